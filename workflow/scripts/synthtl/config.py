@@ -1,0 +1,66 @@
+"""Config validation with messages that name the key and the allowed values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+EMBEDDED = ("BasicMotions", "JapaneseVowels")  # the UEA datasets aeon ships
+
+
+class ConfigError(ValueError):
+    """A setting of the config is not allowed; the message names it."""
+
+
+def _key(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = _key(error.absolute_path)
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"config key {key}: {error.instance!r} is not allowed; allowed values: {allowed}"
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(error.schema.get("properties", {}))
+        return f"config key {key}: {error.message}; known keys: {allowed}"
+    if error.validator == "propertyNames":
+        return f"config key {key}: {error.message}"
+    return f"config key {key}: {error.message}"
+
+
+def check(config: dict, schema_path: str | Path) -> None:
+    """Raise ConfigError listing every problem of `config` against the schema and the cross-key rules."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        problems.append(_describe(error))
+    if not problems:
+        problems.extend(_cross_checks(config))
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def _cross_checks(config: dict) -> list[str]:
+    problems = []
+    source = config.get("source", {})
+    if source.get("kind", "embedded") == "embedded":
+        for name in config["datasets"]:
+            if name not in EMBEDDED:
+                problems.append(
+                    f"config key datasets: {name!r} is not shipped with aeon (source.kind=embedded "
+                    f"offers {', '.join(EMBEDDED)}); set source.kind to archive or mirror"
+                )
+    if source.get("kind") == "mirror" and not source.get("mirror"):
+        problems.append("config key source.mirror: source.kind=mirror needs a folder or base URL here")
+    target = config.get("prepare", {}).get("target_length", "max")
+    length = config.get("prepare", {}).get("length", "resample")
+    if isinstance(target, int) and length == "pad":
+        problems.append("config key prepare.target_length: an integer length needs length=resample or truncate, not pad")
+    return problems

@@ -1,0 +1,219 @@
+"""Prepare step: .ts files -> prepared.npz + meta.json, and the loaders every later step uses.
+
+Arrays are float32 shaped (cases, time, channels); labels are int codes into `classes`.
+TEST is parsed and transformed with settings fitted on TRAIN only (target length,
+normalisation statistics); the validation split and the nested fractions come from TRAIN.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from synthtl.naming import fmt_frac
+
+log = logging.getLogger(__name__)
+
+TRAIN_SPLITS = ("train", "val")  # what a training step may read
+
+
+class PrepareError(ValueError):
+    """The data cannot be prepared as configured; the message names the dataset and the cause."""
+
+
+def read_ts(path: str | Path) -> tuple[list[np.ndarray], np.ndarray]:
+    """Parse a .ts file with aeon's parser: a list of (time, channels) float arrays and the label strings."""
+    from aeon.datasets import load_from_ts_file  # noqa: PLC0415
+
+    try:
+        X, y = load_from_ts_file(str(path), return_type="np-list")
+    except Exception as error:  # aeon raises bare IOError/ValueError subclasses with its own wording
+        raise PrepareError(f"{path}: cannot be parsed as a .ts file: {error}") from error
+    if y is None or len(y) == 0:
+        raise PrepareError(f"{path}: no labelled cases")
+    return [np.asarray(case, dtype=np.float64).T for case in X], np.asarray(y).astype(str)
+
+
+def fill_missing(series: np.ndarray, method: str) -> np.ndarray:
+    """Fill NaNs of one (time, channels) series: linear interpolation in time (edges take the nearest value) or zeros."""
+    if not np.isnan(series).any():
+        return series
+    out = series.copy()
+    if method == "zero":
+        return np.nan_to_num(out, nan=0.0)
+    steps = np.arange(len(out))
+    for channel in range(out.shape[1]):
+        values = out[:, channel]
+        known = ~np.isnan(values)
+        out[:, channel] = np.interp(steps, steps[known], values[known]) if known.any() else 0.0
+    return out
+
+
+def target_length(train_lengths: list[int], setting: str | int) -> int:
+    """The common length: max or min of TRAIN's lengths, or a fixed number."""
+    if setting == "max":
+        return max(train_lengths)
+    if setting == "min":
+        return min(train_lengths)
+    return int(setting)
+
+
+def _resample(case: np.ndarray, length: int) -> np.ndarray:
+    from tslearn.preprocessing import TimeSeriesResampler  # noqa: PLC0415
+
+    return TimeSeriesResampler(sz=length).fit_transform(case[None])[0]
+
+
+def harmonise(cases: list[np.ndarray], length: int, method: str) -> np.ndarray:
+    """Bring every (time, channels) case to `length`.
+
+    resample: linear interpolation to `length`; pad: repeat the last value at the end
+    (longer cases are resampled down); truncate: cut the end (shorter cases are resampled up).
+    """
+    out = np.empty((len(cases), length, cases[0].shape[1]), dtype=np.float64)
+    for i, case in enumerate(cases):
+        if len(case) == length:
+            out[i] = case
+        elif method == "pad" and len(case) < length:
+            out[i, : len(case)] = case
+            out[i, len(case) :] = case[-1]
+        elif method == "truncate" and len(case) > length:
+            out[i] = case[:length]
+        else:
+            out[i] = _resample(case, length)
+    return out
+
+
+def stratified_permutation(y: np.ndarray, rng: np.random.Generator) -> dict[int, np.ndarray]:
+    """Per class, a seeded random order of that class's indices."""
+    return {int(c): rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)}
+
+
+def validation_split(y: np.ndarray, val_fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices of a stratified validation split; every class keeps at least one training case."""
+    val = []
+    for c, order in stratified_permutation(y, rng).items():
+        n_val = int(round(val_fraction * len(order)))
+        n_val = min(max(n_val, 1), len(order) - 1)  # in val when it can be spared; >= 1 left to train on
+        val.extend(order[:n_val])
+    return np.sort(np.asarray(val, dtype=np.int64))
+
+
+def nested_fractions(
+    y: np.ndarray, fractions: list[float], rng: np.random.Generator, min_per_class: int, dataset: str, classes
+) -> dict[str, np.ndarray]:
+    """Stratified, nested subsets: one seeded order per class, each fraction takes its first cases."""
+    orders = stratified_permutation(y, rng)
+    subsets = {}
+    for fraction in sorted(fractions):
+        chosen = []
+        for c, order in orders.items():
+            k = max(min_per_class, int(round(fraction * len(order))))
+            if k > len(order):
+                raise PrepareError(
+                    f"{dataset}: fraction {fmt_frac(fraction)} cannot keep {min_per_class} case(s) of class "
+                    f"{classes[c]!r}: the training split has only {len(order)} (prepare.min_per_class)"
+                )
+            chosen.extend(order[:k])
+        subsets[fmt_frac(fraction)] = np.sort(np.asarray(chosen, dtype=np.int64))
+    return subsets
+
+
+def prepare(train_path: str | Path, test_path: str | Path, dataset: str, settings: dict, fractions: list) -> tuple[dict, dict]:
+    """Parse, harmonise, fill, encode, split, normalise: the arrays of prepared.npz and the meta.json dict."""
+    train_cases, train_labels = read_ts(train_path)
+    test_cases, test_labels = read_ts(test_path)
+    n_channels = {case.shape[1] for case in train_cases + test_cases}
+    if len(n_channels) != 1:
+        raise PrepareError(f"{dataset}: cases have different channel counts {sorted(n_channels)}")
+    classes = np.unique(train_labels)
+    unknown = sorted(set(test_labels) - set(classes))
+    if unknown:
+        raise PrepareError(f"{dataset}: {test_path} has labels absent from TRAIN: {unknown}")
+    lengths = {"train": [len(c) for c in train_cases], "test": [len(c) for c in test_cases]}
+    length = target_length(lengths["train"], settings["target_length"])
+    n_missing = int(sum(np.isnan(c).sum() for c in train_cases + test_cases))
+
+    def transform(cases):
+        return harmonise([fill_missing(c, settings["missing"]) for c in cases], length, settings["length"])
+
+    X_all, X_test = transform(train_cases), transform(test_cases)
+    y_all = np.searchsorted(classes, train_labels)
+    y_test = np.searchsorted(classes, test_labels)
+
+    rng = np.random.default_rng(settings["seed"])
+    val_idx = validation_split(y_all, settings["val_fraction"], rng)
+    train_idx = np.setdiff1d(np.arange(len(y_all)), val_idx)
+    X_train, y_train, X_val, y_val = X_all[train_idx], y_all[train_idx], X_all[val_idx], y_all[val_idx]
+
+    mean = X_train.mean(axis=(0, 1))
+    std = X_train.std(axis=(0, 1))
+    std[std == 0] = 1.0  # a constant channel stays constant (zero) instead of dividing by zero
+
+    def scale(X):
+        return ((X - mean) / std).astype(np.float32)
+
+    subsets = nested_fractions(y_train, fractions, rng, settings["min_per_class"], dataset, classes)
+    arrays = {
+        "X_train": scale(X_train), "y_train": y_train.astype(np.int64),
+        "X_val": scale(X_val), "y_val": y_val.astype(np.int64),
+        "X_test": scale(X_test), "y_test": y_test.astype(np.int64),
+        "classes": classes, "train_index": train_idx, "val_index": val_idx,
+        "norm_mean": mean.astype(np.float32), "norm_std": std.astype(np.float32),
+        **{f"fraction_index_{f}": idx for f, idx in subsets.items()},
+    }
+
+    def counts(y):
+        return {str(classes[c]): int((y == c).sum()) for c in range(len(classes))}
+
+    meta = {
+        "dataset": dataset,
+        "n_train": int(len(y_train)), "n_val": int(len(y_val)), "n_test": int(len(y_test)),
+        "n_train_total": int(len(y_all)),
+        "n_channels": int(n_channels.pop()), "length": int(length),
+        "original_min_length": int(min(lengths["train"] + lengths["test"])),
+        "original_max_length": int(max(lengths["train"] + lengths["test"])),
+        "equal_length": len(set(lengths["train"] + lengths["test"])) == 1,
+        "n_classes": int(len(classes)), "classes": [str(c) for c in classes],
+        "class_counts": {"train": counts(y_train), "val": counts(y_val), "test": counts(y_test)},
+        "fraction_sizes": {f: int(len(idx)) for f, idx in subsets.items()},
+        "missing_values_filled": n_missing,
+        "settings": settings,
+    }
+    return arrays, meta
+
+
+def write_prepared(arrays: dict, meta: dict, npz_path: str | Path, meta_path: str | Path) -> None:
+    """Write prepared.npz and meta.json."""
+    with open(npz_path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+    Path(meta_path).write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def load_split(npz_path: str | Path, split: str, fraction: float | str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """X, y of one split ('train', 'val' or 'test'); with `fraction`, that nested subset of train.
+
+    Only the arrays asked for are read from the file: a training step that loads 'train'
+    and 'val' never reads X_test.
+    """
+    with np.load(npz_path, allow_pickle=False) as data:
+        X, y = data[f"X_{split}"], data[f"y_{split}"]
+        if fraction is not None:
+            if split != "train":
+                raise ValueError("fractions are subsets of the train split only")
+            key = f"fraction_index_{fmt_frac(float(fraction))}"
+            if key not in data.files:
+                raise KeyError(f"{npz_path}: no {key}; prepared fractions: "
+                               f"{[k.removeprefix('fraction_index_') for k in data.files if k.startswith('fraction_index_')]}")
+            index = data[key]
+            X, y = X[index], y[index]
+    return X, y
+
+
+def load_classes(npz_path: str | Path) -> np.ndarray:
+    """The original label names, in code order."""
+    with np.load(npz_path, allow_pickle=False) as data:
+        return data["classes"]
