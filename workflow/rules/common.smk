@@ -7,7 +7,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from snakemake.utils import validate
 
 from synthtl import config as synthtl_config
-from synthtl.naming import fmt_frac, hp_id
+from itertools import product
+
+from synthtl.naming import fmt_frac, hp_id, run_path
 
 SCHEMA = str(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 synthtl_config.check(config, SCHEMA)  # clear messages, before any job
@@ -19,9 +21,25 @@ FRACTIONS = sorted({fmt_frac(f) for f in config["fractions"]} | {"1"}, key=float
 GAN_FRACTIONS = sorted({fmt_frac(f) for f in config["fractions"]}, key=float)
 
 
+MODELS = config["classifier"]["models"]
+SEEDS = config["classifier"]["seeds"]
+GRID = config["classifier"]["grid"]
+HPS = [
+    hp_id(lr, bs, ep)
+    for lr, bs, ep in product(GRID["learning_rate"], GRID["batch_size"], GRID["epochs"])
+]
+GENERATORS = config["gan"]["generators"]
+REGIME = config["transfer"]["regime"]
+STRATEGY = config["transfer"]["strategy"]
+
+
 wildcard_constraints:
     dataset="|".join(DATASETS),
     fraction=r"[0-9.]+",
+    model="fcn|resnet|gru|lstm",
+    hp=r"lr[0-9.e-]+-bs[0-9]+-ep[0-9]+",
+    generator="wgan|timegan|jitter",
+    seed=r"[0-9]+",
 
 
 def get_source(wildcards):
@@ -37,6 +55,20 @@ def get_source(wildcards):
             max_mb=source["max_mb"],
         )
     return settings
+
+
+def baseline_fractions():
+    """Real-data fractions the baseline trains on: all of TRAIN (full) or each GAN fraction (scarce)."""
+    return ["1"] if REGIME == "full" else GAN_FRACTIONS
+
+
+def runs():
+    """Every trained-model folder below results/models/{dataset}/{model}/{hp}/, as run paths."""
+    out = [run_path("baseline", f) for f in baseline_fractions()]
+    for generator, fraction in product(GENERATORS, GAN_FRACTIONS):
+        out.append(run_path("pretrain", fraction, generator))
+        out.append(run_path("finetune", fraction, generator, REGIME, STRATEGY))
+    return out
 
 
 def data_targets():

@@ -27,3 +27,45 @@ def parse_hp(hp: str) -> dict:
         "batch_size": int(match["batch_size"]),
         "epochs": int(match["epochs"]),
     }
+
+
+ARMS = ("baseline", "pretrain", "finetune")
+MODEL_FAMILY = {"fcn": "cnn", "resnet": "cnn", "gru": "rnn", "lstm": "rnn"}
+
+
+def run_path(arm: str, fraction: str, generator: str | None = None, regime: str | None = None,
+             strategy: str | None = None) -> str:
+    """The part of a model's path after {dataset}/{model}/{hp}/ that names its arm.
+
+    baseline/frac{train_fraction}; pretrain/{generator}/frac{fraction};
+    finetune/{generator}/frac{fraction}/{regime}/{strategy}.
+    """
+    if arm == "baseline":
+        return f"baseline/frac{fraction}"
+    if arm == "pretrain":
+        return f"pretrain/{generator}/frac{fraction}"
+    if arm == "finetune":
+        return f"finetune/{generator}/frac{fraction}/{regime}/{strategy}"
+    raise ValueError(f"unknown arm {arm!r}; known: {', '.join(ARMS)}")
+
+
+def parse_run(run: str) -> dict:
+    """The provenance encoded in a run path made by run_path.
+
+    `fraction` is the generator's training fraction (None for baseline); `train_fraction`
+    is the share of real TRAIN the classifier's last phase trained on (None for pretrain:
+    it saw synthetic data only).
+    """
+    parts = run.split("/")
+    frac = lambda part: part.removeprefix("frac")  # noqa: E731
+    if parts[0] == "baseline" and len(parts) == 2:
+        return {"arm": "baseline", "generator": None, "fraction": None, "train_fraction": frac(parts[1]),
+                "regime": None, "strategy": None}
+    if parts[0] == "pretrain" and len(parts) == 3:
+        return {"arm": "pretrain-only", "generator": parts[1], "fraction": frac(parts[2]), "train_fraction": None,
+                "regime": None, "strategy": None}
+    if parts[0] == "finetune" and len(parts) == 5:
+        regime = parts[3]
+        return {"arm": "finetune", "generator": parts[1], "fraction": frac(parts[2]),
+                "train_fraction": "1" if regime == "full" else frac(parts[2]), "regime": regime, "strategy": parts[4]}
+    raise ValueError(f"not a run path: {run!r}")

@@ -1,0 +1,82 @@
+"""Shared fixtures: the repository, the shared UEA mirror, and real Snakemake runs in temporary folders."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_UEA = REPO.parent / "shared" / "uea"
+
+# A tiny, fast experiment for real workflow runs in tests: every stage runs, every
+# budget is minimal. Tests copy it and change what they exercise.
+TINY_CONFIG = {
+    "datasets": ["BasicMotions"],
+    "source": {"kind": "embedded"},
+    "fractions": [0.5, 1.0],
+    "classifier": {
+        "models": ["fcn"],
+        "grid": {"learning_rate": [0.001], "batch_size": [16], "epochs": [2]},
+        "patience": 2,
+        "seeds": [0],
+        "networks": {
+            "fcn": {"filters": [8, 8, 8], "kernel_sizes": [8, 5, 3]},
+            "resnet": {"filters": [4, 8, 8], "kernel_sizes": [8, 5, 3]},
+            "gru": {"units": 8, "layers": 1},
+            "lstm": {"units": 8, "layers": 1},
+        },
+    },
+    "gan": {
+        "generators": ["jitter"],
+        "synthetic_multiple": 1.0,
+        "wgan": {"epochs": 2, "batch_size": 16, "latent_dim": 8, "filters": 8},
+        "timegan": {"epochs": 2, "batch_size": 16, "hidden_dim": 8, "num_layers": 1},
+    },
+}
+
+
+def tiny_config(**overrides) -> dict:
+    """A deep copy of TINY_CONFIG with top-level keys replaced."""
+    config = copy.deepcopy(TINY_CONFIG)
+    config.update(copy.deepcopy(overrides))
+    return config
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_uea() -> Path:
+    if not (SHARED_UEA / "metadata.csv").is_file():
+        pytest.fail(f"the shared UEA mirror is missing: {SHARED_UEA} (it lies beside the repository)")
+    return SHARED_UEA
+
+
+def snakemake(workdir: Path, *args: str, config: dict | None = None, timeout: float = 900,
+              check: bool = True) -> subprocess.CompletedProcess:
+    """Run the real workflow in `workdir` (config written to workdir/config/config.yaml)."""
+    workdir = Path(workdir)
+    if config is not None:
+        (workdir / "config").mkdir(parents=True, exist_ok=True)
+        (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), *args]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+        )
+    return result
+
+
+@pytest.fixture
+def run_snakemake():
+    return snakemake
