@@ -76,5 +76,5 @@ def data_targets():
 
 
 def all_targets():
-    """What `rule all` builds: the furthest stage that exists for every configured cell."""
+    """What the default target (all) builds: the furthest stage that exists for every configured cell."""
     return data_targets()
