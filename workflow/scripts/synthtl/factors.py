@@ -1,0 +1,148 @@
+"""Factor analysis: which settings explain the seed-matched gain of finetune over baseline."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import patsy
+import pingouin as pg
+import statsmodels.formula.api as smf
+from scipy import stats as st
+from statsmodels.stats.anova import anova_lm
+
+# Candidate factors, in the order they enter the model: design settings, dataset factors, synthetic quality.
+NUMERIC = ["log10_learning_rate", "batch_size", "fraction", "length", "n_classes", "n_channels", "n_train",
+           "tstr_accuracy", "discriminative_score"]
+CATEGORICAL = ["model", "generator"]
+ORDER = ["log10_learning_rate", "batch_size", "fraction", "model", "generator", "length", "n_classes",
+         "n_channels", "n_train", "tstr_accuracy", "discriminative_score"]
+
+
+def _term(factor: str) -> str:
+    return f"C({factor})" if factor in CATEGORICAL else factor
+
+
+def select_terms(data: pd.DataFrame, factors: list[str] = ORDER) -> tuple[list[str], list[dict]]:
+    """Factors that vary and add rank to the design, in order; the others with the reason they were left out."""
+    kept, dropped = [], []
+    rank = 1
+    for factor in factors:
+        if factor not in data.columns or data[factor].isna().all():
+            dropped.append({"factor": factor, "reason": "not in the runs table"})
+            continue
+        values = data[factor].dropna().unique()
+        if len(values) < 2:
+            dropped.append({"factor": factor, "reason": f"constant: one value ({values[0]})"})
+            continue
+        formula = " + ".join(["1", *(_term(f) for f in kept + [factor])])
+        design = np.asarray(patsy.dmatrix(formula, data, return_type="dataframe"))
+        new_rank = np.linalg.matrix_rank(design)
+        if new_rank <= rank:
+            dropped.append({"factor": factor, "reason": "collinear with factors already in the model "
+                                                        "(e.g. a dataset factor with too few datasets)"})
+            continue
+        kept.append(factor)
+        rank = new_rank
+    return kept, dropped
+
+
+def standardise(data: pd.DataFrame, factors: list[str]) -> tuple[pd.DataFrame, dict]:
+    """Numeric factors as z-scores (effects per standard deviation); their SDs."""
+    data = data.copy()
+    scale = {}
+    for factor in factors:
+        if factor in NUMERIC:
+            sd = float(data[factor].std(ddof=0))
+            scale[factor] = sd
+            data[factor] = (data[factor] - data[factor].mean()) / sd
+    return data, scale
+
+
+def factor_analysis(pairs: pd.DataFrame, alpha: float, min_datasets: int, min_obs_per_param: int = 2
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Regress the gain on the factors: coefficients with CIs, and per-factor tests with partial eta²."""
+    data = pairs.dropna(subset=["gain"]).copy()
+    data["dataset"] = data["dataset"].astype(str)
+    n_datasets = data["dataset"].nunique()
+    kept, dropped = select_terms(data)
+    data = data.dropna(subset=kept)
+    data, scale = standardise(data, kept)
+    mixed = n_datasets >= min_datasets
+    kind = f"MixedLM (dataset random intercept, {n_datasets} datasets)" if mixed else \
+        f"OLS ({n_datasets} datasets < {min_datasets} for a dataset random effect)"
+    formula = "gain ~ " + (" + ".join(_term(f) for f in kept) or "1")
+    n_params = np.linalg.matrix_rank(np.asarray(patsy.dmatrix(formula.split("~")[1], data)))
+    info = {"model_kind": kind, "n_obs": len(data), "n_datasets": n_datasets}
+    if len(data) < min_obs_per_param * (n_params + 1) or data["gain"].std() == 0:
+        reason = "no variance in the gain" if len(data) and data["gain"].std() == 0 else \
+            f"{len(data)} seed-matched pairs < {min_obs_per_param} × {n_params + 1} parameters"
+        anova = [{"factor": f, "status": "not run", "reason": reason, **info} for f in kept]
+        anova += [{**d, "status": "dropped", **info} for d in dropped]
+        return pd.DataFrame(columns=["term", "factor", "estimate"]), pd.DataFrame(anova)
+    if mixed:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = smf.mixedlm(formula, data, groups=data["dataset"]).fit(reml=True)
+        tests = _wald_terms(result, kept, len(data) - n_params)
+        names = [n for n in result.fe_params.index]
+        params, bse, pvalues = result.fe_params, result.bse[names], result.pvalues[names]
+        ci = result.conf_int(alpha=0.05).loc[names]
+    else:
+        result = smf.ols(formula, data).fit()
+        tests = _anova_ols(result, kept)
+        params, bse, pvalues, ci = result.params, result.bse, result.pvalues, result.conf_int(alpha=0.05)
+    coefs = pd.DataFrame({"term": params.index, "estimate": params.to_numpy(), "se": bse.to_numpy(),
+                          "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy(),
+                          "p_value": pvalues.to_numpy()})
+    coefs.insert(1, "factor", [_factor_of(t) for t in coefs["term"]])
+    coefs["scale"] = [f"per SD ({scale[f]:.4g})" if f in scale else ("difference to reference level" if f in CATEGORICAL
+                      else "") for f in coefs["factor"]]
+    coefs["model_kind"] = kind
+    if not tests.empty:
+        _, p_holm = pg.multicomp(tests["p_value"].to_numpy(float), alpha=alpha, method="holm")
+        tests["p_holm"] = p_holm
+        tests["significant"] = tests["p_holm"] < alpha
+        tests["status"], tests["reason"] = "in model", ""
+    anova = pd.concat([tests, pd.DataFrame([{**d, "status": "dropped"} for d in dropped])], ignore_index=True)
+    for key, value in info.items():
+        anova[key] = value
+    return coefs, anova
+
+
+def _factor_of(term: str) -> str:
+    if term.startswith("C("):
+        return term[2:term.index(")")]
+    return "intercept" if term in ("Intercept", "Group Var") else term
+
+
+def _anova_ols(result, kept: list[str]) -> pd.DataFrame:
+    """Type-II ANOVA with partial eta² = SS / (SS + SS_residual)."""
+    table = anova_lm(result, typ=2)
+    resid = table.loc["Residual", "sum_sq"]
+    rows = []
+    for factor in kept:
+        line = table.loc[_term(factor)]
+        rows.append({"factor": factor, "test": "F (type II)", "df": line["df"], "df_resid": result.df_resid,
+                     "statistic": line["F"], "p_value": line["PR(>F)"],
+                     "partial_eta2": line["sum_sq"] / (line["sum_sq"] + resid)})
+    return pd.DataFrame(rows)
+
+
+def _wald_terms(result, kept: list[str], df_resid: int) -> pd.DataFrame:
+    """Wald tests per factor of a MixedLM; partial eta² from F = chi²/df as F·df / (F·df + df_resid)."""
+    names = list(result.fe_params.index)
+    rows = []
+    for factor in kept:
+        columns = [i for i, n in enumerate(names) if _factor_of(n) == factor]
+        contrast = np.zeros((len(columns), len(result.params)))
+        for row, column in enumerate(columns):
+            contrast[row, column] = 1.0
+        wald = result.wald_test(contrast, scalar=True)
+        chi2 = float(np.squeeze(wald.statistic))
+        df = len(columns)
+        f_value = chi2 / df
+        rows.append({"factor": factor, "test": "Wald chi²", "df": df, "df_resid": df_resid, "statistic": chi2,
+                     "p_value": float(st.chi2.sf(chi2, df)), "partial_eta2": f_value * df / (f_value * df + df_resid)})
+    return pd.DataFrame(rows)
