@@ -52,6 +52,7 @@ def get_source(wildcards):
             sha256=source["sha256"].get(wildcards.dataset),
             timeout_s=source["timeout_s"],
             retries=source["retries"],
+            backoff_s=source["backoff_s"],
             max_mb=source["max_mb"],
         )
     return settings

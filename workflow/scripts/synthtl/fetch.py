@@ -19,6 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,12 @@ class DownloadError(RuntimeError):
     """A dataset could not be fetched or failed a check; the message names the dataset and source."""
 
 
+class _Transient(Exception):
+    """An HTTP attempt failed in a way another attempt may not (cut connection, truncated body)."""
+
+
 def sha256_of(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(CHUNK), b""):
@@ -69,7 +75,7 @@ def _http_get(url: str, target: Path, timeout_s: float, max_bytes: int) -> None:
                 raise DownloadError(f"{url}: more than {max_bytes} bytes (source.max_mb)")
             out.write(block)
         if declared is not None and received != int(declared):
-            raise DownloadError(f"{url}: truncated download ({received} of {declared} bytes)")
+            raise _Transient(f"truncated download ({received} of {declared} bytes)")
 
 
 def fetch_zip(url: str, target: Path, timeout_s: float, retries: int, max_bytes: int, backoff_s: float = 1.0) -> None:
@@ -87,9 +93,12 @@ def fetch_zip(url: str, target: Path, timeout_s: float, retries: int, max_bytes:
             _http_get(url, target, timeout_s, max_bytes)
             return
         except urllib.error.HTTPError as error:
+            error.close()
             if error.code < 500:
                 raise DownloadError(f"{url}: HTTP {error.code} {error.reason}") from error
             problem = f"HTTP {error.code} {error.reason}"
+        except _Transient as error:
+            problem = str(error)
         except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
             problem = str(getattr(error, "reason", error)) or type(error).__name__
         if attempt == retries:
@@ -128,7 +137,7 @@ def unpack(zip_path: Path, dataset: str, out_dir: Path, max_bytes: int) -> None:
             try:
                 with archive.open(info) as src, open(out_dir / name, "wb") as dst:
                     shutil.copyfileobj(src, dst, CHUNK)
-            except (zipfile.BadZipFile, OSError, EOFError) as error:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
                 raise DownloadError(f"{dataset}: corrupt zip member {info.filename!r} ({error})") from error
 
 
@@ -136,7 +145,10 @@ def fetch(dataset: str, out_dir: str | Path, source: dict) -> dict:
     """Fetch `dataset` into `out_dir` from `source` (see get_source in common.smk); return the record written."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dataset}-", dir=out_dir.parent))
+    prefix = f".{dataset}.partial-"
+    for stale in out_dir.parent.glob(f"{prefix}*"):  # left by a killed earlier attempt
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir.parent))
     try:
         record = {"dataset": dataset, "source": source["kind"]}
         if source["kind"] == "embedded":
@@ -150,12 +162,18 @@ def fetch(dataset: str, out_dir: str | Path, source: dict) -> dict:
             max_bytes = int(source["max_mb"] * 2**20)
             url = dataset_url(source["url"], dataset)
             zip_path = staging / f"{dataset}.zip"
-            fetch_zip(url, zip_path, source["timeout_s"], source["retries"], max_bytes)
+            try:
+                fetch_zip(url, zip_path, source["timeout_s"], source["retries"], max_bytes, source.get("backoff_s", 1.0))
+            except DownloadError as error:
+                raise DownloadError(f"{dataset}: {error}") from error
             digest = sha256_of(zip_path)
             expected = source.get("sha256")
             if expected and digest.lower() != expected.lower():
                 raise DownloadError(f"{dataset}: sha256 of {url} is {digest}, config source.sha256 expects {expected}")
-            unpack(zip_path, dataset, staging, max_bytes)
+            try:
+                unpack(zip_path, dataset, staging, max_bytes)
+            except DownloadError as error:
+                raise DownloadError(f"{error} (from {url})") from error
             zip_path.unlink()
             record.update(url=url, zip_sha256=digest)
         record["files"] = {
