@@ -26,12 +26,28 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum":
         allowed = ", ".join(map(str, error.validator_value))
         return f"config key {key}: {error.instance!r} is not allowed; allowed values: {allowed}"
-    if error.validator == "additionalProperties":
-        allowed = ", ".join(error.schema.get("properties", {}))
-        return f"config key {key}: {error.message}; known keys: {allowed}"
-    if error.validator == "propertyNames":
-        return f"config key {key}: {error.message}"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        unknown = [name for name in error.instance if name not in known]
+        where = "" if key == "(top level)" else f"{key}."
+        names = ", ".join(f"{where}{name}" for name in unknown)
+        return f"config key {names}: unknown key; known keys{' of ' + key if where else ''}: {', '.join(known)}"
+    if error.validator in ("oneOf", "anyOf"):
+        allowed = "; ".join(_alternative(option) for option in error.validator_value)
+        return f"config key {key}: {error.instance!r} is not allowed; allowed values: {allowed}"
     return f"config key {key}: {error.message}"
+
+
+def _alternative(schema: dict) -> str:
+    """One branch of a oneOf/anyOf in words: its enum values, or its type and bounds."""
+    if "enum" in schema:
+        return ", ".join(map(str, schema["enum"]))
+    words = f"{'an' if schema.get('type') == 'integer' else 'a'} {schema.get('type', 'value')}"
+    if "minimum" in schema:
+        words += f" >= {schema['minimum']}"
+    if "maximum" in schema:
+        words += f" <= {schema['maximum']}"
+    return words
 
 
 def check(config: dict, schema_path: str | Path) -> None:
