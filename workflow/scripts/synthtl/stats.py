@@ -281,3 +281,23 @@ def friedman(runs: pd.DataFrame, metric: str, alpha: float, min_datasets: int
             posthoc.append(pairs)
     posthoc_table = pd.concat(posthoc, ignore_index=True) if posthoc else pd.DataFrame()
     return pd.DataFrame(tests), posthoc_table, pd.DataFrame(ranks)
+
+
+def write_stats(runs_path: str, out: dict, metric: str, metrics: list[str], alpha: float, min_seeds: int,
+                min_datasets: int, n_boot: int, seed: int) -> dict:
+    """Every statistics table of the runs table, written to the paths in `out` (keys as in the stats rule)."""
+    from synthtl import factors
+    from synthtl.tables import read_runs, write_tsv
+
+    runs = read_runs(runs_path)
+    metrics = [metric] + [m for m in metrics if m != metric]
+    pairs = seed_pairs(runs, metric)
+    aggregated = aggregations(pairs, n_boot, seed)
+    tests, posthoc, ranks = friedman(runs, metric, alpha, min_datasets)
+    coefs, anova = factors.factor_analysis(pairs, alpha, min_datasets)
+    tables = {"cells": cell_tests(runs, metrics, alpha, min_seeds, n_boot, seed), "pairs": pairs,
+              "aggregations": aggregated, "headline": headline(aggregated, metric, min_seeds), "friedman": tests,
+              "posthoc": posthoc, "ranks": ranks, "coefficients": coefs, "anova": anova}
+    for key, table in tables.items():
+        write_tsv(table, out[key])
+    return tables
