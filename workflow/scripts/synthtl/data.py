@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -34,21 +35,46 @@ def read_ts(path: str | Path) -> tuple[list[np.ndarray], np.ndarray]:
         raise PrepareError(f"{path}: cannot be parsed as a .ts file: {error}") from error
     if y is None or len(y) == 0:
         raise PrepareError(f"{path}: no labelled cases")
-    return [np.asarray(case, dtype=np.float64).T for case in X], np.asarray(y).astype(str)
+    return [np.asarray(case, dtype=np.float64).T for case in X], _original_labels(path, np.asarray(y).astype(str))
 
 
-def fill_missing(series: np.ndarray, method: str) -> np.ndarray:
-    """Fill NaNs of one (time, channels) series: linear interpolation in time (edges take the nearest value) or zeros."""
+def _original_labels(path: str | Path, parsed: np.ndarray) -> np.ndarray:
+    """The class labels as the file spells them (aeon lower-cases every data line, labels included).
+
+    A label is what follows the last ':' of a data line; each must agree with aeon's, case aside.
+    """
+    labels, in_data = [], False
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if in_data and line:
+                labels.append(line.rsplit(":", 1)[-1].strip())
+            elif line.lower() == "@data":
+                in_data = True
+    if len(labels) != len(parsed) or any(a.lower() != b.lower() for a, b in zip(labels, parsed)):
+        raise PrepareError(f"{path}: the class labels of the data lines do not match aeon's parse")
+    return np.asarray(labels)
+
+
+def fill_missing(series: np.ndarray, method: str, fill: np.ndarray | None = None) -> np.ndarray:
+    """Fill NaNs of one (time, channels) series: linear interpolation in time (edges take the nearest value) or constants.
+
+    `fill` holds one value per channel (prepare passes the TRAIN mean, which is 0 after
+    normalisation); it fills every NaN with method 'zero' and channels with no value at all
+    with 'interpolate'. Without it the constant is 0.
+    """
     if not np.isnan(series).any():
         return series
     out = series.copy()
-    if method == "zero":
-        return np.nan_to_num(out, nan=0.0)
+    fill = np.zeros(out.shape[1]) if fill is None else np.asarray(fill, dtype=np.float64)
     steps = np.arange(len(out))
     for channel in range(out.shape[1]):
         values = out[:, channel]
         known = ~np.isnan(values)
-        out[:, channel] = np.interp(steps, steps[known], values[known]) if known.any() else 0.0
+        if method == "zero" or not known.any():
+            values[~known] = fill[channel]
+        else:
+            out[:, channel] = np.interp(steps, steps[known], values[known])
     return out
 
 
@@ -61,10 +87,11 @@ def target_length(train_lengths: list[int], setting: str | int) -> int:
     return int(setting)
 
 
-def _resample(case: np.ndarray, length: int) -> np.ndarray:
+def _resample(cases: np.ndarray, length: int) -> np.ndarray:
+    """(n, time, channels) cases of one length, linearly resampled to `length` steps."""
     from tslearn.preprocessing import TimeSeriesResampler  # noqa: PLC0415
 
-    return TimeSeriesResampler(sz=length).fit_transform(case[None])[0]
+    return TimeSeriesResampler(sz=length).fit_transform(cases)
 
 
 def harmonise(cases: list[np.ndarray], length: int, method: str) -> np.ndarray:
@@ -74,6 +101,7 @@ def harmonise(cases: list[np.ndarray], length: int, method: str) -> np.ndarray:
     (longer cases are resampled down); truncate: cut the end (shorter cases are resampled up).
     """
     out = np.empty((len(cases), length, cases[0].shape[1]), dtype=np.float64)
+    to_resample: dict[int, list[int]] = {}  # original length -> cases, resampled together
     for i, case in enumerate(cases):
         if len(case) == length:
             out[i] = case
@@ -83,7 +111,9 @@ def harmonise(cases: list[np.ndarray], length: int, method: str) -> np.ndarray:
         elif method == "truncate" and len(case) > length:
             out[i] = case[:length]
         else:
-            out[i] = _resample(case, length)
+            to_resample.setdefault(len(case), []).append(i)
+    for group in to_resample.values():
+        out[group] = _resample(np.stack([cases[i] for i in group]), length)
     return out
 
 
@@ -115,11 +145,20 @@ def nested_fractions(
             if k > len(order):
                 raise PrepareError(
                     f"{dataset}: fraction {fmt_frac(fraction)} cannot keep {min_per_class} case(s) of class "
-                    f"{classes[c]!r}: the training split has only {len(order)} (prepare.min_per_class)"
+                    f"{str(classes[c])!r}: the training split has only {len(order)} (prepare.min_per_class)"
                 )
             chosen.extend(order[:k])
         subsets[fmt_frac(fraction)] = np.sort(np.asarray(chosen, dtype=np.int64))
     return subsets
+
+
+def _channel_means(cases: list[np.ndarray]) -> np.ndarray:
+    """Per-channel mean of the known values of (time, channels) cases; 0 for a channel with none."""
+    values = np.concatenate(cases, axis=0)
+    known = ~np.isnan(values)
+    sums = np.where(known, values, 0.0).sum(axis=0)
+    counts = known.sum(axis=0)
+    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
 
 
 def prepare(train_path: str | Path, test_path: str | Path, dataset: str, settings: dict, fractions: list) -> tuple[dict, dict]:
@@ -136,17 +175,18 @@ def prepare(train_path: str | Path, test_path: str | Path, dataset: str, setting
     lengths = {"train": [len(c) for c in train_cases], "test": [len(c) for c in test_cases]}
     length = target_length(lengths["train"], settings["target_length"])
     n_missing = int(sum(np.isnan(c).sum() for c in train_cases + test_cases))
-
-    def transform(cases):
-        return harmonise([fill_missing(c, settings["missing"]) for c in cases], length, settings["length"])
-
-    X_all, X_test = transform(train_cases), transform(test_cases)
     y_all = np.searchsorted(classes, train_labels)
     y_test = np.searchsorted(classes, test_labels)
 
     rng = np.random.default_rng(settings["seed"])
     val_idx = validation_split(y_all, settings["val_fraction"], rng)
     train_idx = np.setdiff1d(np.arange(len(y_all)), val_idx)
+    fill = _channel_means([train_cases[i] for i in train_idx]) if n_missing else None
+
+    def transform(cases):
+        return harmonise([fill_missing(c, settings["missing"], fill) for c in cases], length, settings["length"])
+
+    X_all, X_test = transform(train_cases), transform(test_cases)
     X_train, y_train, X_val, y_val = X_all[train_idx], y_all[train_idx], X_all[val_idx], y_all[val_idx]
 
     mean = X_train.mean(axis=(0, 1))
@@ -187,10 +227,23 @@ def prepare(train_path: str | Path, test_path: str | Path, dataset: str, setting
 
 
 def write_prepared(arrays: dict, meta: dict, npz_path: str | Path, meta_path: str | Path) -> None:
-    """Write prepared.npz and meta.json."""
-    with open(npz_path, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
-    Path(meta_path).write_text(json.dumps(meta, indent=2) + "\n")
+    """Write prepared.npz and meta.json, each through a temporary file renamed into place."""
+    for path, write in ((Path(npz_path), lambda h: np.savez_compressed(h, **arrays)),
+                        (Path(meta_path), lambda h: h.write((json.dumps(meta, indent=2) + "\n").encode()))):
+        partial = path.with_name(f".{path.name}.partial")
+        with open(partial, "wb") as handle:
+            write(handle)
+        os.replace(partial, path)
+
+
+def prepare_files(train_path: str | Path, test_path: str | Path, record_path: str | Path, dataset: str,
+                  settings: dict, fractions: list, npz_path: str | Path, meta_path: str | Path) -> dict:
+    """The prepare step: prepare the two .ts files, add the download record to the meta, write both outputs."""
+    arrays, meta = prepare(train_path, test_path, dataset, dict(settings), [float(f) for f in fractions])
+    meta["source"] = json.loads(Path(record_path).read_text())
+    write_prepared(arrays, meta, npz_path, meta_path)
+    log.info("%s: %s", dataset, {k: meta[k] for k in ("n_train", "n_val", "n_test", "length", "n_channels", "n_classes")})
+    return meta
 
 
 def load_split(npz_path: str | Path, split: str, fraction: float | str | None = None) -> tuple[np.ndarray, np.ndarray]:
