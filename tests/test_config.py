@@ -1,0 +1,144 @@
+"""The config schema, its messages, the default experiment and the paper-scale one."""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+
+import pytest
+import yaml
+from snakemake.utils import update_config
+
+from conftest import REPO, snakemake
+from synthtl.config import EMBEDDED, ConfigError, check
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+PAPER_DATASETS = ["ArticularyWordRecognition", "AtrialFibrillation", "BasicMotions", "Epilepsy", "ERing",
+                  "Handwriting", "JapaneseVowels", "Libras", "LSST", "NATOPS", "PenDigits", "RacketSports",
+                  "StandWalkJump", "UWaveGestureLibrary"]
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+def paper_as_snakemake_sees_it() -> dict:
+    """config.yaml with paper.yaml merged over it, as `--configfile config/paper.yaml` does."""
+    config = load("config.yaml")
+    update_config(config, load("paper.yaml"))
+    return config
+
+
+def schema_properties(schema: dict, path: str = ""):
+    """Every (key path, property schema, required?) of the schema, depth first."""
+    for name, prop in schema.get("properties", {}).items():
+        yield f"{path}{name}", prop, name in schema.get("required", [])
+        yield from schema_properties(prop, f"{path}{name}.")
+
+
+def test_every_key_has_a_description_and_a_default():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    keys = list(schema_properties(schema))
+    assert len(keys) > 30
+    for key, prop, required in keys:
+        assert prop.get("description"), f"{key} has no description"
+        assert required or "default" in prop, f"{key} has no default"
+
+
+def test_the_default_experiment_is_valid_and_embedded():
+    config = load("config.yaml")
+    check(config, SCHEMA)
+    assert config["source"]["kind"] == "embedded"
+    assert set(config["datasets"]) <= set(EMBEDDED)
+
+
+@pytest.mark.parametrize("config", [load("paper.yaml"), paper_as_snakemake_sees_it()], ids=["alone", "merged"])
+def test_the_paper_experiment_is_valid(config):
+    check(config, SCHEMA)
+
+
+def test_the_paper_experiment_is_the_one_the_issue_asks_for():
+    paper = paper_as_snakemake_sees_it()
+    assert paper["datasets"] == PAPER_DATASETS
+    assert paper["source"]["kind"] == "archive"
+    assert paper["source"]["archive_url"] == "https://timeseriesclassification.com/aeon-toolkit/{dataset}.zip"
+    assert paper["fractions"] == [0.1, 0.25, 0.5, 1.0]
+    classifier = paper["classifier"]
+    assert classifier["models"] == ["fcn", "resnet", "gru", "lstm"]
+    assert classifier["grid"]["learning_rate"] == [1e-2, 1e-3, 1e-4]
+    assert all(isinstance(lr, float) for lr in classifier["grid"]["learning_rate"])  # YAML reads "1e-2" as text
+    assert classifier["grid"]["batch_size"] == [16, 32]
+    assert min(classifier["grid"]["epochs"]) >= 200
+    assert len(set(classifier["seeds"])) == 10
+    assert paper["gan"]["generators"] == ["wgan", "timegan", "jitter"]
+
+
+def valid() -> dict:
+    return load("config.yaml")
+
+
+def mutate(change) -> dict:
+    config = copy.deepcopy(valid())
+    change(config)
+    return config
+
+
+BAD = {
+    "unknown dataset": (lambda c: c["datasets"].append("BasicMotion"),
+                        [r"config key datasets\[2\]", "'BasicMotion' is not allowed",
+                         "ArticularyWordRecognition", "UWaveGestureLibrary", "StandWalkJump"]),
+    "bad source kind": (lambda c: c["source"].update(kind="ftp"),
+                        ["config key source.kind", "'ftp'", "allowed values: embedded, archive, mirror"]),
+    "bad length method": (lambda c: c["prepare"].update(length="stretch"),
+                          ["config key prepare.length", "allowed values: resample, pad, truncate"]),
+    "bad target length": (lambda c: c["prepare"].update(target_length="mean"),
+                          ["config key prepare.target_length", "'mean'", "max, min", "an integer >= 2"]),
+    "unknown top-level key": (lambda c: c.update(fraction=[0.5]),
+                              ["config key fraction: unknown key", "known keys: datasets, source, prepare, fractions"]),
+    "unknown nested key": (lambda c: c["prepare"].update(val_split=0.1),
+                           ["config key prepare.val_split: unknown key", "known keys of prepare:", "val_fraction"]),
+    "bad model": (lambda c: c["classifier"].update(models=["fcn", "cnn"]),
+                  [r"config key classifier.models\[1\]", "allowed values: fcn, resnet, gru, lstm"]),
+    "fraction out of range": (lambda c: c.update(fractions=[0.5, 1.5]),
+                              [r"config key fractions\[1\]", "1.5 is greater than the maximum of 1"]),
+    "bad checksum": (lambda c: c["source"].update(sha256={"BasicMotions": "abc"}),
+                     ["config key source.sha256.BasicMotions", "does not match"]),
+    "embedded source, archive-only dataset": (
+        lambda c: c.update(datasets=["BasicMotions", "ERing"]),
+        ["config key datasets", "'ERing' is not shipped with aeon", "BasicMotions, JapaneseVowels",
+         "source.kind to archive or mirror"]),
+    "mirror without a location": (lambda c: c["source"].update(kind="mirror", mirror=None),
+                                  ["config key source.mirror", "needs a folder or base URL"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_bad_config_names_the_key_and_the_allowed_values(case):
+    change, expected = BAD[case]
+    with pytest.raises(ConfigError) as error:
+        check(mutate(change), SCHEMA)
+    message = str(error.value)
+    for pattern in expected:
+        assert re.search(pattern, message), f"{pattern!r} not in:\n{message}"
+
+
+def test_every_problem_is_listed():
+    config = mutate(lambda c: (c["source"].update(kind="ftp"), c["prepare"].update(missing="drop")))
+    with pytest.raises(ConfigError) as error:
+        check(config, SCHEMA)
+    assert "source.kind" in str(error.value) and "prepare.missing" in str(error.value)
+
+
+@pytest.mark.workflow
+def test_paper_experiment_dry_run_plans_every_dataset_and_downloads_nothing(tmp_path):
+    (tmp_path / "config").mkdir()
+    for name in ("config.yaml", "paper.yaml"):
+        shutil.copy(REPO / "config" / name, tmp_path / "config" / name)
+    result = snakemake(tmp_path, "-n", "--configfile", "config/paper.yaml", timeout=300)
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.MULTILINE))
+    assert int(counts["download"]) == len(PAPER_DATASETS)
+    assert int(counts["prepare"]) == len(PAPER_DATASETS)
+    for name in PAPER_DATASETS:
+        assert f"resources/uea/{name}/{name}_TRAIN.ts" in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["config"]
