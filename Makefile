@@ -27,8 +27,9 @@ $(VENV)/.run-deps: requirements.txt | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.test-deps: requirements.txt requirements-test.txt | $(VENV)/bin/python
+$(VENV)/.test-deps: requirements.txt requirements-test.txt requirements-slurm.txt | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-slurm.txt  # why --no-deps: see the file
 	touch $@ $(VENV)/.run-deps
 
 clean:

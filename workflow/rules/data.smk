@@ -11,6 +11,7 @@ rule download:
     log:
         "logs/download/{dataset}.log",
     localrule: True
+    threads: 1
     resources:
         downloads=1,
     conda:
@@ -32,6 +33,9 @@ rule prepare:
         fractions=FRACTIONS,
     log:
         "logs/prepare/{dataset}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
     conda:
         "../../envs/data.yaml"
     script:
