@@ -95,14 +95,14 @@ def test_aggregate_names_the_bad_file(tmp_path):
 def test_stats_and_figures_from_the_runs_table(tmp_path):
     metrics, metas, qualities = write_files(tmp_path)
     tables.aggregate(metrics, metas, qualities, tmp_path / "runs.tsv")
-    keys = ["cells", "pairs", "aggregations", "headline", "friedman", "posthoc", "ranks", "coefficients", "anova"]
+    keys = ["cells", "pairs", "aggregations", "headline", "friedman", "posthoc", "ranks", "factor_coefficients", "factor_anova"]
     out = {k: tmp_path / "stats" / f"{k}.tsv" for k in keys}
     result = stats.write_stats(str(tmp_path / "runs.tsv"), out, "f1_macro", ["accuracy"], 0.05, 3, 5, 200, 0)
     cells = pd.read_csv(out["cells"], sep="\t")
     assert len(cells) == 2 * 2 * 4 * 2  # datasets x models x (generator, fraction) x metrics
     assert set(cells["metric"]) == {"f1_macro", "accuracy"} and cells["test"].notna().all()
     assert pd.read_csv(out["friedman"], sep="\t")["reason"].eq("2 datasets < 5").all()
-    assert result["anova"]["model_kind"].iloc[0].startswith("OLS")
+    assert result["factor_anova"]["model_kind"].iloc[0].startswith("OLS")
     figures = {k: tmp_path / "figures" / f"{k}.png" for k in
                ["boxplots", "heatmap", "cd_diagram", "factor_effects", "gain_vs_quality", "learning_curves"]}
     history = tmp_path / "models" / "BasicMotions" / "fcn" / "lr0.001-bs16-ep2" / "finetune" / "wgan" / "frac0.5" / \

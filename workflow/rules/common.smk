@@ -76,6 +76,84 @@ def data_targets():
     return expand("results/data/{dataset}/prepared.npz", dataset=DATASETS)
 
 
+# --- analysis: aggregate, stats, figures (workflow/rules/analysis.smk) ---
+ANALYSIS = config["analysis"]
+STATS_TABLES = [
+    "cells",
+    "pairs",
+    "aggregations",
+    "headline",
+    "friedman",
+    "posthoc",
+    "ranks",
+    "factor_coefficients",
+    "factor_anova",
+]
+FIGURES = [
+    "boxplots",
+    "heatmap",
+    "cd_diagram",
+    "factor_effects",
+    "gain_vs_quality",
+    "learning_curves",
+]
+SYNTHETIC_FIGURES = ["samples", "embedding"]
+
+
+def get_metrics_files(wildcards):
+    """Every run's metrics.tsv."""
+    return expand(
+        "results/metrics/{dataset}/{model}/{hp}/{run}/metrics.tsv",
+        dataset=DATASETS,
+        model=MODELS,
+        hp=HPS,
+        run=runs(),
+    )
+
+
+def get_meta_files(wildcards):
+    """Every dataset's meta.json (its factors)."""
+    return expand("results/data/{dataset}/meta.json", dataset=DATASETS)
+
+
+def get_quality_files(wildcards):
+    """Every synthetic set's quality.json."""
+    return expand(
+        "results/synthetic/{dataset}/{generator}/frac{fraction}/quality.json",
+        dataset=DATASETS,
+        generator=GENERATORS,
+        fraction=GAN_FRACTIONS,
+    )
+
+
+def get_histories(wildcards):
+    """Every trained model's history.tsv (learning curves)."""
+    return expand(
+        "results/models/{dataset}/{model}/{hp}/{run}/seed{seed}/history.tsv",
+        dataset=DATASETS,
+        model=MODELS,
+        hp=HPS,
+        run=runs(),
+        seed=SEEDS,
+    )
+
+
+def analysis_targets():
+    """The runs table, the statistics, the figures and the synthetic-vs-real figures."""
+    return (
+        ["results/tables/runs.tsv"]
+        + expand("results/stats/{table}.tsv", table=STATS_TABLES)
+        + expand("results/figures/{name}.{ext}", name=FIGURES, ext=["png", "svg"])
+        + expand(
+            "results/figures/synthetic/{dataset}/{generator}/frac{fraction}/{figure}.png",
+            dataset=DATASETS,
+            generator=GENERATORS,
+            fraction=GAN_FRACTIONS,
+            figure=SYNTHETIC_FIGURES,
+        )
+    )
+
+
 def all_targets():
     """What the default target (all) builds: the furthest stage that exists for every configured cell."""
     return data_targets()

@@ -260,6 +260,6 @@ def make_figures(tables: dict, histories: list[str], out: dict, metric: str, alp
     boxplots(read_runs(tables["runs"]), metric, out["boxplots"])
     heatmap(pairs, out["heatmap"])
     cd_diagram(read("ranks"), read("posthoc"), read("friedman"), alpha, out["cd_diagram"])
-    factor_effects(read("coefficients"), read("anova"), out["factor_effects"])
+    factor_effects(read("factor_coefficients"), read("factor_anova"), out["factor_effects"])
     gain_vs_quality(pairs, out["gain_vs_quality"])
     learning_curves(read_histories(histories), out["learning_curves"])

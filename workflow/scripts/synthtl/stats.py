@@ -297,7 +297,7 @@ def write_stats(runs_path: str, out: dict, metric: str, metrics: list[str], alph
     coefs, anova = factors.factor_analysis(pairs, alpha, min_datasets)
     tables = {"cells": cell_tests(runs, metrics, alpha, min_seeds, n_boot, seed), "pairs": pairs,
               "aggregations": aggregated, "headline": headline(aggregated, metric, min_seeds), "friedman": tests,
-              "posthoc": posthoc, "ranks": ranks, "coefficients": coefs, "anova": anova}
+              "posthoc": posthoc, "ranks": ranks, "factor_coefficients": coefs, "factor_anova": anova}
     for key, table in tables.items():
         write_tsv(table, out[key])
     return tables
