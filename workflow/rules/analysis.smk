@@ -176,6 +176,8 @@ rule synthetic_figure:
         "results/benchmarks/synthetic_figure/{dataset}/{generator}/frac{fraction}/{figure}.tsv"
     localrule: True
     threads: 1
+    resources:
+        mem_mb=200,
     conda:
         "../../envs/data.yaml"
     shell:

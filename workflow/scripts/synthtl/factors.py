@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import patsy
 import pingouin as pg
 import statsmodels.formula.api as smf
 from scipy import stats as st
@@ -18,6 +17,18 @@ NUMERIC = ["log10_learning_rate", "batch_size", "fraction", "length", "n_classes
 CATEGORICAL = ["model", "generator"]
 ORDER = ["log10_learning_rate", "batch_size", "fraction", "model", "generator", "length", "n_classes",
          "n_channels", "n_train", "tstr_accuracy", "discriminative_score"]
+
+
+def design(data: pd.DataFrame, factors: list[str]) -> np.ndarray:
+    """Intercept, numeric factors and treatment-coded categorical factors as one matrix."""
+    columns = [np.ones(len(data))]
+    for factor in factors:
+        if factor in CATEGORICAL:
+            dummies = pd.get_dummies(data[factor].astype(str), drop_first=True, dtype=float)
+            columns.extend(dummies.to_numpy().T)
+        else:
+            columns.append(data[factor].to_numpy(float))
+    return np.column_stack(columns)
 
 
 def _term(factor: str) -> str:
@@ -36,9 +47,7 @@ def select_terms(data: pd.DataFrame, factors: list[str] = ORDER) -> tuple[list[s
         if len(values) < 2:
             dropped.append({"factor": factor, "reason": f"constant: one value ({values[0]})"})
             continue
-        formula = " + ".join(["1", *(_term(f) for f in kept + [factor])])
-        design = np.asarray(patsy.dmatrix(formula, data, return_type="dataframe"))
-        new_rank = np.linalg.matrix_rank(design)
+        new_rank = np.linalg.matrix_rank(design(data, kept + [factor]))
         if new_rank <= rank:
             dropped.append({"factor": factor, "reason": "collinear with factors already in the model "
                                                         "(e.g. a dataset factor with too few datasets)"})
@@ -73,7 +82,7 @@ def factor_analysis(pairs: pd.DataFrame, alpha: float, min_datasets: int, min_ob
     kind = f"MixedLM (dataset random intercept, {n_datasets} datasets)" if mixed else \
         f"OLS ({n_datasets} datasets < {min_datasets} for a dataset random effect)"
     formula = "gain ~ " + (" + ".join(_term(f) for f in kept) or "1")
-    n_params = np.linalg.matrix_rank(np.asarray(patsy.dmatrix(formula.split("~")[1], data)))
+    n_params = np.linalg.matrix_rank(design(data, kept))
     info = {"model_kind": kind, "n_obs": len(data), "n_datasets": n_datasets}
     if len(data) < min_obs_per_param * (n_params + 1) or data["gain"].std() == 0:
         reason = "no variance in the gain" if len(data) and data["gain"].std() == 0 else \
