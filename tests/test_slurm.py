@@ -1,0 +1,161 @@
+"""A real single-node SLURM cluster: the smallest experiment runs through workflow/profiles/slurm,
+one job fails once and is resubmitted with more memory and time, and every result equals a
+local run of the same config."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, snakemake, tiny_config
+
+pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
+
+SLURM = REPO / "tests" / "slurm"
+PROFILE = REPO / "workflow" / "profiles" / "slurm"
+CPUS = min(2, os.cpu_count() or 1)  # threads per job, in both runs: TF's thread pools then match
+SLURM_RUN_LIMIT_S = 240  # `timeout -s KILL`: a lost job can never hang CI
+# Columns and keys that hold clocks or hosts, not results: left out of the comparison.
+NOT_RESULTS = re.compile(r"(^|_)(time|seconds|duration|start|end|date|host|elapsed)(_|s?$)", re.I)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Start munged, slurmctld and slurmd (installing them when missing); stop them all afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("starting a SLURM cluster needs root (CI runs as root)")
+    scratch = Path(tempfile.mkdtemp(prefix="synthtl-slurm-"))
+    try:
+        started = subprocess.run([str(SLURM / "start.sh"), str(scratch)], capture_output=True, text=True,
+                                 timeout=420)
+        assert started.returncode == 0, f"tests/slurm/start.sh failed:\n{started.stdout}\n{started.stderr}"
+        yield scratch
+    finally:
+        subprocess.run([str(SLURM / "stop.sh"), str(scratch)], capture_output=True, timeout=120)
+        left = [p.name for p in scratch.glob("*.pid")]
+        shutil.rmtree(scratch, ignore_errors=True)
+        assert not left, f"daemons not stopped: {left}"
+
+
+def slurm_jobs() -> list[dict[str, str]]:
+    """Every job slurmctld remembers (MinJobAge=300 keeps finished ones), as key=value fields."""
+    out = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True, timeout=30, check=True)
+    return [dict(re.findall(r"(\w+)=(\S*)", line)) for line in out.stdout.splitlines() if line.startswith("JobId=")]
+
+
+def minutes(limit: str) -> int:
+    days, _, clock = limit.rpartition("-")
+    h, m, s = (int(x) for x in clock.split(":"))
+    return (int(days or 0) * 24 + h) * 60 + m + (s > 0)
+
+
+def sized(profile: dict, rule: str, key: str, attempt: int) -> int:
+    """A resource of `rule` on `attempt` as the SLURM profile sets it (expressions in `attempt`)."""
+    expression = profile["set-resources"].get(rule, {}).get(key, profile["default-resources"][key])
+    return int(eval(str(expression), {"__builtins__": {}}, {"attempt": attempt}))  # noqa: S307
+
+
+def result_files(root: Path) -> dict[str, Path]:
+    return {str(p.relative_to(root)): p for p in sorted((root / "results").rglob("*"))
+            if p.is_file() and "benchmarks" not in p.parts}
+
+
+def assert_same_results(local: Path, remote: Path) -> int:
+    """Every array, table and JSON record under results/ is equal in both runs; returns how many were compared."""
+    mine, theirs = result_files(local), result_files(remote)
+    assert set(mine) == set(theirs), f"different outputs: {sorted(set(mine) ^ set(theirs))}"
+    compared = 0
+    for name, path in mine.items():
+        other = theirs[name]
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as a, np.load(other, allow_pickle=False) as b:
+                assert sorted(a.files) == sorted(b.files), name
+                for key in a.files:
+                    assert np.array_equal(a[key], b[key], equal_nan=a[key].dtype.kind == "f"), f"{name}: {key} differs"
+        elif path.suffix in (".tsv", ".csv"):
+            sep = "\t" if path.suffix == ".tsv" else ","
+            a, b = pd.read_csv(path, sep=sep), pd.read_csv(other, sep=sep)
+            keep = [c for c in a.columns if not NOT_RESULTS.search(str(c))]
+            assert list(a.columns) == list(b.columns), name
+            pd.testing.assert_frame_equal(a[keep], b[keep], check_exact=True, obj=name)
+        elif path.suffix == ".json":
+            a, b = (json.loads(p.read_text()) for p in (path, other))
+            if isinstance(a, dict):
+                a, b = ({k: v for k, v in d.items() if not NOT_RESULTS.search(k)} for d in (a, b))
+            assert a == b, f"{name} differs"
+        else:
+            continue
+        compared += 1
+    return compared
+
+
+def test_smallest_experiment_on_slurm_equals_local_run(cluster, tmp_path):
+    config = tiny_config()
+    profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
+    threads = [f"{rule}={n}" for rule, n in profile.get("set-threads", {}).items()]
+    same_threads = ["--max-threads", str(CPUS), *(["--set-threads", *threads] if threads else [])]
+
+    local = tmp_path / "local"
+    local.mkdir()
+    started = time.monotonic()
+    snakemake(local, "--cores", str(CPUS), *same_threads, config=config, timeout=300)
+    local_s = time.monotonic() - started
+
+    remote = tmp_path / "slurm"
+    (remote / "config").mkdir(parents=True)
+    (remote / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    marker = tmp_path / "fail-once"
+    marker.touch()
+    command = ["timeout", "-s", "KILL", str(SLURM_RUN_LIMIT_S), sys.executable, "-m", "snakemake",
+               "-s", str(REPO / "Snakefile"), "-d", str(remote), "--workflow-profile", str(PROFILE), *same_threads,
+               "--slurm-init-seconds-before-status-checks", "1",
+               "--precommand", f"sh {SLURM / 'fail_once.sh'} {marker}"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    started = time.monotonic()
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=SLURM_RUN_LIMIT_S + 30)
+    slurm_s = time.monotonic() - started
+    jobs = slurm_jobs()
+    print(f"local run {local_s:.0f} s, SLURM run {slurm_s:.0f} s, {len(jobs)} SLURM jobs")
+    assert run.returncode == 0, (
+        f"SLURM run failed ({run.returncode}{', killed by timeout' if run.returncode == 137 else ''}):\n"
+        f"{run.stderr[-6000:]}\n" + "\n".join(f"{j.get('JobId')} {j.get('JobState')} {j.get('Comment')}" for j in jobs))
+
+    # One job failed once, on purpose, and was resubmitted with the resources of attempt 2.
+    assert not marker.exists() and marker.with_name("fail-once.taken").exists()
+    assert "Trying to restart job" in run.stderr
+    failed = [j for j in jobs if j["JobState"] != "COMPLETED"]
+    assert [j["JobState"] for j in failed] == ["FAILED"], [(j["Comment"], j["JobState"]) for j in failed]
+    again = [j for j in jobs if j["Comment"] == failed[0]["Comment"]]
+    assert [j["JobState"] for j in again] == ["FAILED", "COMPLETED"]
+    rule = re.match(r"rule_(\w+?)(_wildcards_|$)", failed[0]["Comment"])[1]
+    for attempt, job in enumerate(again, start=1):
+        assert job["MinMemoryNode"] == f"{sized(profile, rule, 'mem_mb', attempt)}M", job
+        assert minutes(job["TimeLimit"]) == sized(profile, rule, "runtime", attempt), job
+
+    # Every other job ran once, sized by the profile; GPU rules asked for one GPU; downloads stayed local.
+    rules = set()
+    for job in jobs:
+        rule = re.match(r"rule_(\w+?)(_wildcards_|$)", job["Comment"])[1]
+        rules.add(rule)
+        if job not in again:
+            assert job["MinMemoryNode"] == f"{sized(profile, rule, 'mem_mb', 1)}M", job
+            assert minutes(job["TimeLimit"]) == sized(profile, rule, "runtime", 1), job
+        wants_gpu = profile["set-resources"].get(rule, {}).get("gpu", 0) == 1
+        assert ("gpu:1" in job.get("TresPerJob", "")) == wants_gpu, job
+        if rule in profile.get("set-threads", {}):
+            assert int(job["NumCPUs"]) == min(CPUS, profile["set-threads"][rule]), job
+    assert "download" not in rules and "prepare" in rules
+
+    assert assert_same_results(local, remote) >= 1
