@@ -76,6 +76,33 @@ def data_targets():
     return expand("results/data/{dataset}/prepared.npz", dataset=DATASETS)
 
 
+# --- generators: train_gan, synthesize, synthetic_quality (workflow/rules/gan.smk) ---
+def get_gan_settings(wildcards):
+    """The config's settings of one generator (gan.{generator}), so other edits rerun nothing."""
+    return dict(config["gan"][wildcards.generator])
+
+
+def get_gan_threads(wildcards):
+    """TensorFlow generators get 2 threads; jitter (NumPy only) one."""
+    return 1 if wildcards.generator == "jitter" else 2
+
+
+def get_synthetic_title(wildcards):
+    """The title of a synthetic set's figures."""
+    return f"{wildcards.dataset} {wildcards.generator} frac{wildcards.fraction}:"
+
+
+def synthetic_targets():
+    """Every synthetic set with its quality scores and figures (dataset x generator x GAN fraction)."""
+    return expand(
+        "results/synthetic/{dataset}/{generator}/frac{fraction}/{name}",
+        dataset=DATASETS,
+        generator=GENERATORS,
+        fraction=GAN_FRACTIONS,
+        name=["synthetic.npz", "quality.json", "samples.png", "embedding.png", "embedding.svg"],
+    )
+
+
 # --- analysis: aggregate, stats, figures (workflow/rules/analysis.smk) ---
 ANALYSIS = config["analysis"]
 STATS_TABLES = [
@@ -156,4 +183,4 @@ def analysis_targets():
 
 def all_targets():
     """What the default target (all) builds: the furthest stage that exists for every configured cell."""
-    return data_targets()
+    return data_targets() + synthetic_targets()

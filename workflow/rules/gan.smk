@@ -1,0 +1,68 @@
+# train_gan -> synthesize -> synthetic_quality: a generator per (dataset, generator, fraction),
+# its labelled synthetic set, and how good that set is (scored on TRAIN/VAL only, never TEST).
+
+
+rule train_gan:
+    input:
+        npz="results/data/{dataset}/prepared.npz",
+    output:
+        model=directory("results/gan/{dataset}/{generator}/frac{fraction}/model"),
+        history="results/gan/{dataset}/{generator}/frac{fraction}/history.tsv",
+    params:
+        settings=get_gan_settings,
+        seed=config["gan"]["seed"],
+    log:
+        "logs/train_gan/{dataset}/{generator}/frac{fraction}.log",
+    benchmark:
+        "results/benchmarks/train_gan/{dataset}/{generator}/frac{fraction}.tsv"
+    threads: get_gan_threads
+    resources:
+        mem_mb=4000,
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/train_gan.py"
+
+
+rule synthesize:
+    input:
+        model=rules.train_gan.output.model,
+        npz="results/data/{dataset}/prepared.npz",
+    output:
+        synthetic="results/synthetic/{dataset}/{generator}/frac{fraction}/synthetic.npz",
+    params:
+        multiple=config["gan"]["synthetic_multiple"],
+    log:
+        "logs/synthesize/{dataset}/{generator}/frac{fraction}.log",
+    threads: get_gan_threads
+    resources:
+        mem_mb=4000,
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/synthesize.py"
+
+
+rule synthetic_quality:
+    input:
+        synthetic=rules.synthesize.output.synthetic,
+        npz="results/data/{dataset}/prepared.npz",
+    output:
+        quality="results/synthetic/{dataset}/{generator}/frac{fraction}/quality.json",
+        samples="results/synthetic/{dataset}/{generator}/frac{fraction}/samples.png",
+        embedding="results/synthetic/{dataset}/{generator}/frac{fraction}/embedding.png",
+        embedding_svg="results/synthetic/{dataset}/{generator}/frac{fraction}/embedding.svg",
+    params:
+        seed=config["gan"]["seed"],
+        title=get_synthetic_title,
+    log:
+        "logs/synthetic_quality/{dataset}/{generator}/frac{fraction}.log",
+    benchmark:
+        "results/benchmarks/synthetic_quality/{dataset}/{generator}/frac{fraction}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/synthetic_quality.py"
