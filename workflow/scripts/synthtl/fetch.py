@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import importlib.metadata
+import importlib.util
 import json
 import logging
 import os
@@ -47,9 +49,10 @@ def sha256_of(path: str | Path) -> str:
 
 def embedded_dir(dataset: str) -> Path:
     """The folder in which the installed aeon package ships `dataset`, or a DownloadError."""
-    from aeon.datasets import _data_loaders  # noqa: PLC0415  (heavy import, only for this source)
-
-    folder = Path(_data_loaders.__file__).parent / "data" / dataset
+    spec = importlib.util.find_spec("aeon")  # located, not imported: importing aeon takes seconds
+    if spec is None or not spec.submodule_search_locations:
+        raise DownloadError(f"{dataset}: source.kind=embedded needs the aeon package, which is not installed")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / dataset
     if not all((folder / f"{dataset}_{split}.ts").is_file() for split in SPLITS):
         raise DownloadError(f"{dataset}: not shipped inside the installed aeon package ({folder})")
     return folder
@@ -155,9 +158,7 @@ def fetch(dataset: str, out_dir: str | Path, source: dict) -> dict:
             folder = embedded_dir(dataset)
             for split in SPLITS:
                 shutil.copyfile(folder / f"{dataset}_{split}.ts", staging / f"{dataset}_{split}.ts")
-            import aeon  # noqa: PLC0415
-
-            record["url"] = f"aeon {aeon.__version__} (embedded)"
+            record["url"] = f"aeon {importlib.metadata.version('aeon')} (embedded)"
         else:
             max_bytes = int(source["max_mb"] * 2**20)
             url = dataset_url(source["url"], dataset)
