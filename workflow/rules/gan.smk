@@ -18,6 +18,7 @@ rule train_gan:
     threads: get_gan_threads
     resources:
         mem_mb=4000,
+        gpu=1,
     conda:
         "../../envs/tensorflow.yaml"
     script:
@@ -37,6 +38,7 @@ rule synthesize:
     threads: get_gan_threads
     resources:
         mem_mb=4000,
+        gpu=1,
     conda:
         "../../envs/tensorflow.yaml"
     script:
