@@ -243,11 +243,27 @@ def test_test_values_do_not_reach_train_val_or_statistics(files, prepared, tmp_p
 def test_target_length_comes_from_train_only(files, prepared, tmp_path):
     train, test = files["embedded:JapaneseVowels"]
     longer = tmp_path / "JapaneseVowels_TEST.ts"
-    rewrite_ts(test, longer, lambda dims: [d * 3 for d in dims])  # every TEST series three times as long
+
+    def stretch(dims, counter=iter(range(10**6))):  # the first five TEST series three times as long
+        return [d * 3 for d in dims] if next(counter) < 5 else dims
+
+    rewrite_ts(test, longer, stretch)
     before, meta = prepared("embedded:JapaneseVowels")
     after, meta_after = prepare(train, longer, "JapaneseVowels", dict(SETTINGS), FRACTIONS)
-    assert meta_after["length"] == meta["length"] and meta_after["original_max_length"] == 3 * 29
+    longest = max(len(case) for case in parse_ts_text(longer)[0])
+    assert meta_after["original_max_length"] == longest > meta["original_max_length"]
+    assert meta_after["length"] == meta["length"]
     assert after["X_test"].shape[1] == meta["length"]
+
+
+@pytest.mark.parametrize("length", [26, 7, 40])
+def test_resampling_equals_tslearns(oracle, length):
+    from tslearn.preprocessing import TimeSeriesResampler
+
+    (cases, _), _ = oracle("embedded:JapaneseVowels")
+    cases = cases[::5]  # every length the set has, at a fifth of the cost
+    expected = np.stack([TimeSeriesResampler(sz=length).fit_transform(case[None])[0] for case in cases])
+    np.testing.assert_allclose(harmonise(cases, length, "resample"), expected, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("method", ["pad", "truncate"])
