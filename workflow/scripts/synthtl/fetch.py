@@ -68,16 +68,16 @@ def dataset_url(base: str, dataset: str) -> str:
 def _http_get(url: str, target: Path, timeout_s: float, max_bytes: int) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": "synthtl"})
     with urllib.request.urlopen(request, timeout=timeout_s) as response, open(target, "wb") as out:
-        declared = response.headers.get("Content-Length")
-        if declared is not None and int(declared) > max_bytes:
-            raise DownloadError(f"{url}: {int(declared)} bytes exceeds the limit of {max_bytes} (source.max_mb)")
+        declared = getattr(response, "length", None)  # http.client's parse of Content-Length (None if absent/invalid)
+        if declared is not None and declared > max_bytes:
+            raise DownloadError(f"{url}: {declared} bytes exceeds the limit of {max_bytes} (source.max_mb)")
         received = 0
         for block in iter(lambda: response.read(CHUNK), b""):
             received += len(block)
             if received > max_bytes:
                 raise DownloadError(f"{url}: more than {max_bytes} bytes (source.max_mb)")
             out.write(block)
-        if declared is not None and received != int(declared):
+        if declared is not None and received != declared:
             raise _Transient(f"truncated download ({received} of {declared} bytes)")
 
 
