@@ -15,6 +15,8 @@ from statsmodels.stats.anova import anova_lm
 NUMERIC = ["log10_learning_rate", "batch_size", "fraction", "length", "n_classes", "n_channels", "n_train",
            "tstr_accuracy", "discriminative_score"]
 CATEGORICAL = ["model", "generator"]
+# Finetune runs compared with the same baseline runs share its noise: a random intercept per such cell.
+SHARED_BASELINE = ["dataset", "model", "hp", "train_fraction"]
 ORDER = ["log10_learning_rate", "batch_size", "fraction", "model", "generator", "length", "n_classes",
          "n_channels", "n_train", "tstr_accuracy", "discriminative_score"]
 
@@ -71,16 +73,30 @@ def standardise(data: pd.DataFrame, factors: list[str]) -> tuple[pd.DataFrame, d
 
 def factor_analysis(pairs: pd.DataFrame, alpha: float, min_datasets: int, min_obs_per_param: int = 2
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Regress the gain on the factors: coefficients with CIs, and per-factor tests with partial eta²."""
+    """Regress the gain on the factors: coefficients with CIs, and per-factor tests with partial eta².
+
+    Random intercepts per dataset (with ≥ min_datasets datasets) and per baseline cell (the finetune
+    runs compared with the same baseline runs share its noise); OLS when there are too few of both.
+    """
     data = pairs.dropna(subset=["gain"]).copy()
     data["dataset"] = data["dataset"].astype(str)
     n_datasets = data["dataset"].nunique()
     kept, dropped = select_terms(data)
     data = data.dropna(subset=kept)
     data, scale = standardise(data, kept)
-    mixed = n_datasets >= min_datasets
-    kind = f"MixedLM (dataset random intercept, {n_datasets} datasets)" if mixed else \
-        f"OLS ({n_datasets} datasets < {min_datasets} for a dataset random effect)"
+    data["baseline_cell"] = data[[c for c in SHARED_BASELINE if c in data.columns]].astype(str).agg("|".join, axis=1)
+    n_cells = data["baseline_cell"].nunique()
+    if n_datasets >= min_datasets:
+        groups, vc = data["dataset"], ({"baseline_cell": "0 + C(baseline_cell)"} if n_cells > n_datasets else None)
+        kind = f"MixedLM (random intercept per dataset ({n_datasets})" + \
+            (f" and per baseline cell within dataset ({n_cells}))" if vc else ")")
+    elif n_cells >= min_datasets:
+        groups, vc = data["baseline_cell"], None
+        kind = f"MixedLM (random intercept per baseline cell ({n_cells}); {n_datasets} datasets < {min_datasets})"
+    else:
+        groups, vc = None, None
+        kind = f"OLS ({n_datasets} datasets and {n_cells} baseline cells < {min_datasets} for random effects)"
+    mixed = groups is not None
     formula = "gain ~ " + (" + ".join(_term(f) for f in kept) or "1")
     n_params = np.linalg.matrix_rank(design(data, kept))
     info = {"model_kind": kind, "n_obs": len(data), "n_datasets": n_datasets}
@@ -93,7 +109,7 @@ def factor_analysis(pairs: pd.DataFrame, alpha: float, min_datasets: int, min_ob
     if mixed:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = smf.mixedlm(formula, data, groups=data["dataset"]).fit(reml=True)
+            result = smf.mixedlm(formula, data, groups=groups, vc_formula=vc).fit(reml=True)
         tests = _wald_terms(result, kept, len(data) - n_params)
         names = [n for n in result.fe_params.index]
         params, bse, pvalues = result.fe_params, result.bse[names], result.pvalues[names]

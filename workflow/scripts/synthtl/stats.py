@@ -158,12 +158,14 @@ def cell_tests(runs: pd.DataFrame, metrics: list[str], alpha: float, min_seeds: 
                seed: int) -> pd.DataFrame:
     """One row per cell and metric: tests, effect sizes, relative improvement, corrections across cells."""
     rows = []
-    baseline = runs[runs["arm"] == "baseline"]
+    baselines = {key: part.set_index("seed") for key, part in
+                 runs[runs["arm"] == "baseline"].groupby(MATCH, dropna=False, sort=False)}
+    empty = runs.iloc[:0].set_index("seed")
     for metric in metrics:
         for key, cell in runs[runs["arm"] == "finetune"].groupby(CELL, dropna=False, sort=True):
             info = dict(zip(CELL, key))
-            base = baseline[(baseline[MATCH] == pd.Series({k: info[k] for k in MATCH})).all(axis=1)]
-            ft, bl = cell.set_index("seed")[metric], base.set_index("seed")[metric]
+            base = baselines.get(tuple(info[k] for k in MATCH), empty)
+            ft, bl = cell.set_index("seed")[metric], base[metric]
             row = {**info, "metric": metric, **cell[["family", "learning_rate", "batch_size"]].iloc[0].to_dict()}
             row.update(compare_groups(ft, bl, alpha, min_seeds))
             if base.empty:
