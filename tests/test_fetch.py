@@ -6,6 +6,9 @@ import hashlib
 import http.server
 import io
 import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO
 from synthtl.fetch import DownloadError, embedded_dir, fetch
 
 DATASET = "BasicMotions"
@@ -190,6 +194,30 @@ def test_timeout_is_retried_then_fails(server, tmp_path, real_zip, kind):
     assert f"{server.url}/{DATASET}.zip" in str(error.value) and "after 2 attempts" in str(error.value)
     assert server.hits[path] == 2
     assert_nothing_left(out.parent)
+
+
+def test_a_killed_download_leaves_nothing_that_looks_complete(server, tmp_path, real_zip):
+    path = f"/{DATASET}.zip"
+    server.routes[path] = [("stall_body", real_zip), ("ok", real_zip)]
+    out = tmp_path / "uea" / DATASET
+    code = (f"from synthtl.fetch import fetch; fetch({DATASET!r}, {str(out)!r}, "
+            f"{http_source(server.url + '/{dataset}.zip', timeout_s=30)!r})")
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO / "workflow" / "scripts")
+    try:
+        deadline = time.monotonic() + 20
+        while not server.hits.get(path) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # half the zip is in the staging folder now
+        assert child.poll() is None and server.hits.get(path) == 1
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(10)
+    assert not out.exists()
+    assert [p.name.startswith(f".{DATASET}.partial-") for p in out.parent.iterdir()] == [True]
+    # the next attempt clears the remains and completes
+    fetch(DATASET, out, http_source(server.url + "/{dataset}.zip"))
+    assert sorted(p.name for p in out.parent.iterdir()) == [DATASET]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*MEMBERS, "source.json"])
 
 
 def test_existing_output_folder_stays_empty_on_failure(server, tmp_path):
