@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -239,6 +240,7 @@ def learning_curves(histories: pd.DataFrame, png: str | Path) -> None:
                 ax.plot(curve.index, curve.to_numpy(), style, color=f"C{n}", label=line)
             ax.set_title(f"{dataset} · {model}")
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
             ax.set_ylabel("validation accuracy")
     axes[0, -1].legend(fontsize=7, loc="lower right")
     fig.suptitle("learning curves (pretrain: synthetic data; validation split of real TRAIN)")
