@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pingouin as pg
 import pytest
 from scipy import stats as st
 from statsmodels.stats.multitest import multipletests
@@ -100,6 +101,9 @@ def test_corrections_across_cells_match_statsmodels_and_scipy():
     p = tested["p_value"].to_numpy(float)
     np.testing.assert_allclose(tested["p_holm"].astype(float), multipletests(p, method="holm")[1], rtol=1e-12)
     np.testing.assert_allclose(tested["p_bh"].astype(float), st.false_discovery_control(p, method="bh"), rtol=1e-12)
+    reject, holm = pg.multicomp(p, alpha=0.05, method="holm")
+    np.testing.assert_allclose(tested["p_holm"].astype(float), holm, rtol=1e-12)
+    assert (tested["reject_holm"].astype(bool).to_numpy() == reject).all()
 
 
 def test_aggregations_and_headline_state_the_largest_with_ci_and_runs():
@@ -114,6 +118,9 @@ def test_aggregations_and_headline_state_the_largest_with_ci_and_runs():
     assert by_dataset.loc["A", "mean_rel_pct"] == pytest.approx(6.0)
     assert by_dataset.loc["A", "n_runs"] == 10
     assert "dataset × generator" in set(table["grouping"])
+    again, other = stats.aggregations(pairs, n_boot=300, seed=0), stats.aggregations(pairs, n_boot=300, seed=1)
+    pd.testing.assert_frame_equal(table, again)  # the bootstrap is seeded
+    assert not np.allclose(table["ci_low"].dropna(), other["ci_low"].dropna())
     top = stats.headline(table, "f1_macro", min_runs=3).set_index("kind").loc["largest"]
     assert top["level"] == "dataset=A × generator=wgan" and top["mean_rel_pct"] == pytest.approx(10.0)
     assert top["statement"].startswith("up to 10.0 %") and "5 runs" in top["statement"] and "95 % CI" in top["statement"]
