@@ -93,8 +93,9 @@ class ConditionalWGAN(keras.Model):
     def train_step(self, data):
         real, labels = data
         batch = ops.shape(real)[0]
-        # 1. Train the critic n_critic times on this real batch against fresh fakes.
-        for _ in range(self.n_critic):
+        # 1. Train the critic n_critic times on this real batch against fresh fakes (a graph
+        #    loop: traced once, not unrolled n_critic times).
+        def critic_step(i, d_loss, gp, w_distance):
             z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
             with tf.GradientTape() as tape:
                 fake = self.generator([z, labels], training=True)
@@ -104,6 +105,11 @@ class ConditionalWGAN(keras.Model):
                 d_loss = d_fake - d_real + self.gp_weight * gp
             grads = tape.gradient(d_loss, self.critic.trainable_variables)
             self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
+            return i + 1, d_loss, gp, d_real - d_fake
+
+        zero = tf.constant(0.0)
+        _, d_loss, gp, w_distance = tf.while_loop(lambda i, *_: i < self.n_critic, critic_step,
+                                                  (tf.constant(0), zero, zero, zero))
         # 2. Train the generator to raise the critic's score of its fakes.
         z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
@@ -112,7 +118,7 @@ class ConditionalWGAN(keras.Model):
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
         # 3. Track the losses; Keras resets the trackers every epoch.
-        for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("gp", gp), ("w_distance", d_real - d_fake)):
+        for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("gp", gp), ("w_distance", w_distance)):
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
@@ -154,7 +160,7 @@ def monitored_fit(model: keras.Model, data: tf.data.Dataset, epochs: int, steps_
                   max_abs_loss: float, on_epoch, extra: dict | None = None, first_epoch: int = 0) -> list[dict]:
     """model.fit with the divergence check and per-epoch rows; returns the rows."""
     monitor = LossMonitor(steps_per_epoch, max_abs_loss, on_epoch, extra, first_epoch)
-    model.fit(data, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=[monitor], verbose=0)
+    model.fit(data, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=[monitor], shuffle=False, verbose=0)
     return monitor.rows
 
 

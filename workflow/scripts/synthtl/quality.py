@@ -2,7 +2,10 @@
 
 - discriminative score: |accuracy - 0.5| of a post-hoc classifier told to separate real
   from synthetic, trained on one half and scored on the other (both ways, averaged);
-  0 = indistinguishable, 0.5 = trivially separable;
+  0 = indistinguishable, 0.5 = trivially separable. As in Yoon et al. it is two-sided:
+  near-copies of real TRAIN cases push accuracy BELOW 0.5 (a case's twin with the other
+  label sits in the other half), so memorising generators score > 0 too;
+  `discriminative_accuracy` tells the two sides apart;
 - TSTR: train on synthetic, test on real TRAIN (and, reported beside it, on real VAL);
 - per-class distances (RMSE) between real and synthetic mean curves and std curves.
 

@@ -5,7 +5,7 @@ latent sequence space), generator (noise -> latent), supervisor (latent step t -
 discriminator (latent -> real/fake logit per step). Training has the original's three
 phases with its losses and weights: (1) embedding, (2) supervised, (3) joint (two
 generator/embedder updates per discriminator update, which is skipped while its loss is
-below 0.15). Label conditioning, absent from the original: a one-hot label is joined to
+below 0.15; here all updates of one joint step share its real batch). Label conditioning, absent from the original: a one-hot label is joined to
 every time step of the generator's noise, the supervisor's and the discriminator's input.
 Data are min-max scaled to [0, 1] per channel for training, as in the original.
 """
@@ -147,7 +147,8 @@ class ConditionalTimeGAN(keras.Model):
         else:
             # 3. Joint: two generator and embedder updates, then the discriminator.
             shape = ops.shape(x)
-            for _ in range(2):
+
+            def generator_and_embedder_step(i, *_):
                 z = keras.random.uniform(shape, seed=self.seed_generator)
                 with tf.GradientTape() as tape:
                     g_loss, g_loss_u, g_loss_v, s_loss = self._generator_losses(x, labels, z)
@@ -156,6 +157,11 @@ class ConditionalTimeGAN(keras.Model):
                     e_loss_t0, s_loss_real = self._embedding_losses(x, labels)
                     e_loss = 10.0 * ops.sqrt(e_loss_t0) + 0.1 * s_loss_real
                 self._apply("e", tape, e_loss)
+                return i + 1, e_loss_t0, s_loss, g_loss_u, g_loss_v
+
+            zero = tf.constant(0.0)
+            _, e_loss_t0, s_loss, g_loss_u, g_loss_v = tf.while_loop(  # a graph loop: traced once, not twice
+                lambda i, *_: i < 2, generator_and_embedder_step, (tf.constant(0), zero, zero, zero, zero))
             z = keras.random.uniform(shape, seed=self.seed_generator)
             with tf.GradientTape() as tape:
                 h = self.embedder(x, training=False)
