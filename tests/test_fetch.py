@@ -250,11 +250,12 @@ def bad_zips(real_zip: bytes) -> dict[str, tuple[bytes, str]]:
         "absolute path": (make_zip({**members, "/tmp/evil.ts": b"x"}), "would escape the target folder"),
         "unexpected member": (make_zip({**members, "notes.txt": b"x"}), "unexpected zip member 'notes.txt'"),
         "member missing": (make_zip({MEMBERS[0]: members[MEMBERS[0]]}), "zip lacks"),
+        "member twice": (make_zip({**members, f"copy/{MEMBERS[0]}": b"x"}), f"zip holds {MEMBERS[0]} twice"),
     }
 
 
 @pytest.mark.parametrize("case", ["not a zip", "truncated zip", "corrupt member", "parent escape",
-                                  "absolute path", "unexpected member", "member missing"])
+                                  "absolute path", "unexpected member", "member missing", "member twice"])
 def test_bad_zip_is_refused(server, tmp_path, real_zip, case):
     payload, expected = bad_zips(real_zip)[case]
     server.routes[f"/{DATASET}.zip"] = [("ok", payload)]
@@ -295,7 +296,7 @@ def test_member_over_the_size_limit(server, tmp_path, real_zip):
     # the zip (~170 KB) is under 0.2 MiB, its .ts members (~228 KB each) are not
     server.routes[f"/{DATASET}.zip"] = [("ok", real_zip)]
     out = tmp_path / "uea" / DATASET
-    with pytest.raises(DownloadError, match="over the limit"):
+    with pytest.raises(DownloadError, match=r"unpacks to 227790 bytes, over the limit of 209715 \(source\.max_mb\)"):
         fetch(DATASET, out, http_source(server.url + "/{dataset}.zip", max_mb=0.2))
     assert_nothing_left(out.parent)
 

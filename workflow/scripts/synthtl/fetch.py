@@ -130,8 +130,11 @@ def unpack(zip_path: Path, dataset: str, out_dir: Path, max_bytes: int) -> None:
                 raise DownloadError(
                     f"{dataset}: unexpected zip member {info.filename!r} (expected only {sorted(expected)})"
                 )
+            if name.name in found:
+                raise DownloadError(f"{dataset}: zip holds {name.name} twice ({found[name.name].filename!r}, {info.filename!r})")
             if info.file_size > max_bytes:
-                raise DownloadError(f"{dataset}: zip member {info.filename!r} unpacks to {info.file_size} bytes, over the limit")
+                raise DownloadError(f"{dataset}: zip member {info.filename!r} unpacks to {info.file_size} bytes, "
+                                    f"over the limit of {max_bytes} (source.max_mb)")
             found[name.name] = info
         missing = expected - set(found)
         if missing:
