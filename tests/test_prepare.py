@@ -316,6 +316,14 @@ def test_missing_values_are_filled(files, tmp_path, method):
             np.testing.assert_allclose(raw, expected, atol=1e-4)
 
 
+def test_a_test_label_unknown_to_train_is_an_error(files, tmp_path):
+    train, test = files["embedded:BasicMotions"]
+    odd = tmp_path / "BasicMotions_TEST.ts"
+    odd.write_text(test.read_text().replace(":Standing\n", ":Swimming\n", 1))
+    with pytest.raises(PrepareError, match=r"^BasicMotions: .*BasicMotions_TEST\.ts has labels absent from TRAIN: \['Swimming'\]$"):
+        prepare(train, odd, "BasicMotions", dict(SETTINGS), FRACTIONS)
+
+
 def test_written_files_load_back(prepared, tmp_path):
     arrays, meta = prepared("mirror:RacketSports")
     npz, meta_path = tmp_path / "prepared.npz", tmp_path / "meta.json"

@@ -178,7 +178,7 @@ def prepare(train_path: str | Path, test_path: str | Path, dataset: str, setting
     if len(n_channels) != 1:
         raise PrepareError(f"{dataset}: cases have different channel counts {sorted(n_channels)}")
     classes = np.unique(train_labels)
-    unknown = sorted(set(test_labels) - set(classes))
+    unknown = sorted(str(label) for label in set(test_labels) - set(classes))
     if unknown:
         raise PrepareError(f"{dataset}: {test_path} has labels absent from TRAIN: {unknown}")
     lengths = {"train": [len(c) for c in train_cases], "test": [len(c) for c in test_cases]}
