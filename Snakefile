@@ -16,6 +16,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/gan.smk"
+include: "workflow/rules/classify.smk"
+include: "workflow/rules/transfer.smk"
 
 
 rule all:

@@ -40,6 +40,11 @@ wildcard_constraints:
     hp=r"lr[0-9.e-]+-bs[0-9]+-ep[0-9]+",
     generator="wgan|timegan|jitter",
     seed=r"[0-9]+",
+    regime="full|scarce",
+    strategy="full|freeze_then_unfreeze|discriminative_lr",
+    # a run path (naming.run_path): slashes allowed, but only in the three arm layouts
+    run=r"baseline/frac[0-9.]+|pretrain/(wgan|timegan|jitter)/frac[0-9.]+"
+    r"|finetune/(wgan|timegan|jitter)/frac[0-9.]+/(full|scarce)/(full|freeze_then_unfreeze|discriminative_lr)",
 
 
 def get_source(wildcards):
@@ -74,6 +79,59 @@ def runs():
 
 def data_targets():
     return expand("results/data/{dataset}/prepared.npz", dataset=DATASETS)
+
+
+# --- classifiers: baseline, evaluate (classify.smk); pretrain, finetune (transfer.smk) ---
+CLASSIFIER = config["classifier"]
+BASELINE_DIR = "results/models/{dataset}/{model}/{hp}/baseline/frac{fraction}"
+PRETRAIN_DIR = "results/models/{dataset}/{model}/{hp}/pretrain/{generator}/frac{fraction}"
+FINETUNE_DIR = "results/models/{dataset}/{model}/{hp}/finetune/{generator}/frac{fraction}/{regime}/{strategy}"
+
+
+def per_seed(run_dir, name):
+    """One file per configured seed below a run folder (wildcards left in place)."""
+    return [f"{run_dir}/seed{seed}/{name}" for seed in SEEDS]
+
+
+def get_network(wildcards):
+    """The architecture settings of one model (classifier.networks.<model>), so other edits rerun nothing."""
+    return dict(CLASSIFIER["networks"].get(wildcards.model, {}))
+
+
+def get_strategy_settings(wildcards):
+    """The transfer settings the fine-tuning strategy uses (only those, so other edits rerun nothing)."""
+    used = {
+        "full": [],
+        "freeze_then_unfreeze": ["freeze_epochs"],
+        "discriminative_lr": ["pretrained_lr_factor"],
+    }[wildcards.strategy]
+    return {key: config["transfer"][key] for key in used}
+
+
+def _run_files(wildcards, name):
+    run_dir = f"results/models/{wildcards.dataset}/{wildcards.model}/{wildcards.hp}/{wildcards.run}"
+    return [f"{run_dir}/seed{seed}/{name}" for seed in SEEDS]
+
+
+def get_run_models(wildcards):
+    """Every seed's model.keras of the run being evaluated."""
+    return _run_files(wildcards, "model.keras")
+
+
+def get_run_records(wildcards):
+    """Every seed's run.json of the run being evaluated."""
+    return _run_files(wildcards, "run.json")
+
+
+def metrics_targets(arms=("baseline", "pretrain", "finetune")):
+    """The metrics.tsv of every run of `arms` for every dataset x model x hp."""
+    return expand(
+        "results/metrics/{dataset}/{model}/{hp}/{run}/metrics.tsv",
+        dataset=DATASETS,
+        model=MODELS,
+        hp=HPS,
+        run=[run for run in runs() if run.split("/")[0] in arms],
+    )
 
 
 # --- generators: train_gan, synthesize, synthetic_quality (workflow/rules/gan.smk) ---
@@ -183,4 +241,4 @@ def analysis_targets():
 
 def all_targets():
     """What the default target (all) builds: the furthest stage that exists for every configured cell."""
-    return data_targets() + synthetic_targets()
+    return data_targets() + synthetic_targets() + metrics_targets()

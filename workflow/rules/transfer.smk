@@ -1,0 +1,63 @@
+# pretrain -> finetune: the two-phase arm. A classifier with the baseline cell's network,
+# hyperparameters and seeds is trained on a synthetic set, then fine-tuned on real TRAIN.
+# finetune depends on the pretrained model files only (not on the GAN), so changing the
+# fine-tuning strategy reruns finetune and evaluate, never pretraining or the generators.
+
+
+rule pretrain:
+    input:
+        npz="results/data/{dataset}/prepared.npz",
+        synthetic="results/synthetic/{dataset}/{generator}/frac{fraction}/synthetic.npz",
+    # All seeds in one job; update() keeps existing seed folders and the job retrains only
+    # seeds whose run.json fingerprint (sha256 of the inputs + settings + seed) is missing
+    # or stale — adding a seed trains only that seed.
+    output:
+        models=update(per_seed(PRETRAIN_DIR, "model.keras")),
+        histories=update(per_seed(PRETRAIN_DIR, "history.tsv")),
+        records=update(per_seed(PRETRAIN_DIR, "run.json")),
+    params:
+        network=get_network,
+        patience=CLASSIFIER["patience"],
+        seeds=SEEDS,
+        mixed_precision=CLASSIFIER["mixed_precision"],
+    log:
+        "logs/pretrain/{dataset}/{model}/{hp}/{generator}/frac{fraction}.log",
+    benchmark:
+        "results/benchmarks/pretrain/{dataset}/{model}/{hp}/{generator}/frac{fraction}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        gpu=1,
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/pretrain.py"
+
+
+rule finetune:
+    input:
+        npz="results/data/{dataset}/prepared.npz",
+        pretrained=per_seed(PRETRAIN_DIR, "model.keras"),
+    # Same per-seed reuse as pretrain: update() outputs, fingerprint in run.json (it covers
+    # each seed's pretrained model.keras, so a retrained pretrain seed is fine-tuned again).
+    output:
+        models=update(per_seed(FINETUNE_DIR, "model.keras")),
+        histories=update(per_seed(FINETUNE_DIR, "history.tsv")),
+        records=update(per_seed(FINETUNE_DIR, "run.json")),
+    params:
+        patience=CLASSIFIER["patience"],
+        seeds=SEEDS,
+        strategy_settings=get_strategy_settings,
+        mixed_precision=CLASSIFIER["mixed_precision"],
+    log:
+        "logs/finetune/{dataset}/{model}/{hp}/{generator}/frac{fraction}/{regime}/{strategy}.log",
+    benchmark:
+        "results/benchmarks/finetune/{dataset}/{model}/{hp}/{generator}/frac{fraction}/{regime}/{strategy}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        gpu=1,
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/finetune.py"

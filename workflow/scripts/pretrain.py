@@ -1,0 +1,21 @@
+"""pretrain: train one cell's classifier on a synthetic set only (early stopping on real val), every seed."""
+
+from synthtl.logs import log_to
+from synthtl.naming import parse_hp
+from synthtl.transfer import run_pretrain
+
+log_to(snakemake.log[0])
+run_pretrain(
+    npz=snakemake.input.npz,
+    synthetic=snakemake.input.synthetic,
+    model=snakemake.wildcards.model,
+    network=snakemake.params.network,
+    hp=parse_hp(snakemake.wildcards.hp),
+    patience=snakemake.params.patience,
+    seeds=snakemake.params.seeds,
+    models=snakemake.output.models,
+    histories=snakemake.output.histories,
+    records=snakemake.output.records,
+    threads=snakemake.threads,
+    mixed_precision=snakemake.params.mixed_precision,
+)

@@ -1,0 +1,104 @@
+"""Evaluation on TEST: scikit-learn metrics of every seed of a run, one tidy row per seed.
+
+This is the only module that reads the TEST split (data.load_split(npz, 'test')).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from synthtl.naming import MODEL_FAMILY, parse_hp, parse_run
+
+log = logging.getLogger(__name__)
+
+PROVENANCE = ["dataset", "model", "family", "hp", "learning_rate", "batch_size", "epochs", "arm", "generator",
+              "fraction", "train_fraction", "regime", "strategy", "seed"]
+METRICS = ["accuracy", "f1_macro", "f1_weighted", "precision_macro", "recall_macro", "balanced_accuracy",
+           "roc_auc_ovr_macro", "log_loss", "confusion_matrix"]
+RUN_INFO = ["epochs_run", "best_epoch", "train_time_s", "tensorflow", "keras"]
+COLUMNS = PROVENANCE + METRICS + RUN_INFO
+
+
+def scores(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict:
+    """Every TEST metric of one model from its class probabilities (scikit-learn)."""
+    labels = np.arange(n_classes)
+    y_pred = proba.argmax(axis=1)
+    proba = np.clip(proba.astype(np.float64), 1e-15, 1.0)
+    proba /= proba.sum(axis=1, keepdims=True)
+    out = {
+        "accuracy": skm.accuracy_score(y_true, y_pred),
+        "f1_macro": skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "f1_weighted": skm.f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0),
+        "precision_macro": skm.precision_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "recall_macro": skm.recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "balanced_accuracy": skm.balanced_accuracy_score(y_true, y_pred),
+        "log_loss": skm.log_loss(y_true, proba, labels=labels),
+    }
+    present = np.unique(y_true)
+    if len(present) < 2:
+        out["roc_auc_ovr_macro"] = np.nan  # undefined with one class in TEST
+    elif n_classes == 2:
+        out["roc_auc_ovr_macro"] = skm.roc_auc_score(y_true, proba[:, 1])
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # classes absent from TEST are skipped below
+            out["roc_auc_ovr_macro"] = (
+                skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=labels)
+                if len(present) == n_classes else
+                float(np.mean([skm.roc_auc_score(y_true == c, proba[:, c]) for c in present]))
+            )
+    out = {k: float(v) for k, v in out.items()}
+    out["confusion_matrix"] = json.dumps(skm.confusion_matrix(y_true, y_pred, labels=labels).tolist())
+    return out
+
+
+def provenance(dataset: str, model: str, hp: str, run: str) -> dict:
+    """The provenance columns shared by every seed of a run."""
+    return {"dataset": dataset, "model": model, "family": MODEL_FAMILY[model], "hp": hp, **parse_hp(hp),
+            **parse_run(run)}
+
+
+def run_row(base: dict, seed: int, record: dict, score: dict) -> dict:
+    """One tidy row: provenance, metrics and what run.json says about training."""
+    versions = record.get("versions", {})
+    row = {**base, "seed": int(seed), **score, "epochs_run": record["epochs_run"], "best_epoch": record["best_epoch"],
+           "train_time_s": record["train_time_s"], "tensorflow": versions.get("tensorflow"),
+           "keras": versions.get("keras")}
+    return {c: row.get(c) for c in COLUMNS}
+
+
+def evaluate_run(npz: str, dataset: str, model: str, hp: str, run: str, seeds: Sequence[int],
+                 models: Sequence[str], records: Sequence[str], out_tsv: str, threads: int = 1) -> pd.DataFrame:
+    """Predict TEST with every seed's model and write the run's metrics.tsv (one row per seed)."""
+    from synthtl import data, runtime, training  # noqa: PLC0415, F401 — training registers LayerwiseAdam
+    import keras  # noqa: PLC0415
+
+    runtime.configure(threads)
+    X_test, y_test = data.load_split(npz, "test")
+    n_classes = len(data.load_classes(npz))
+    base = provenance(dataset, model, hp, run)
+    rows = []
+    for seed, model_path, record_path in zip(seeds, models, records, strict=True):
+        record = json.loads(Path(record_path).read_text())
+        if int(record["seed"]) != int(seed):
+            raise ValueError(f"{record_path}: records seed {record['seed']}, expected {seed}")
+        network = keras.models.load_model(model_path, compile=False)
+        proba = np.asarray(network.predict(X_test, batch_size=512, verbose=0), dtype=np.float64)
+        if proba.shape != (len(y_test), n_classes):
+            raise ValueError(f"{model_path}: predicts shape {proba.shape}, expected {(len(y_test), n_classes)}")
+        rows.append(run_row(base, seed, record, scores(y_test, proba, n_classes)))
+        log.info("%s %s %s %s seed %d: accuracy %.4f f1_macro %.4f", dataset, model, hp, run, seed,
+                 rows[-1]["accuracy"], rows[-1]["f1_macro"])
+        keras.backend.clear_session()
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    Path(out_tsv).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_tsv, sep="\t", index=False)
+    return table
