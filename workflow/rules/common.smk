@@ -241,4 +241,4 @@ def analysis_targets():
 
 def all_targets():
     """What the default target (all) builds: the furthest stage that exists for every configured cell."""
-    return data_targets() + synthetic_targets() + metrics_targets()
+    return data_targets() + synthetic_targets() + metrics_targets() + analysis_targets()

@@ -225,8 +225,9 @@ def headline(table: pd.DataFrame, metric: str, min_runs: int) -> pd.DataFrame:
         best = part.loc[part["mean_rel_pct"].idxmax()]
         ci = f"95 % CI {best['ci_low']:.1f} to {best['ci_high']:.1f} %" if pd.notna(best["ci_low"]) else "no CI"
         lead = "up to" if kind == "largest" else "on average"
+        where = "over all seed-matched runs" if kind == "overall" else f"for {best['level']}"
         statement = (f"{lead} {best['mean_rel_pct']:.1f} % relative {metric} improvement of finetune over "
-                     f"baseline ({ci}, {int(best['n_runs'])} runs) for {best['level']}")
+                     f"baseline ({ci}, {int(best['n_runs'])} runs) {where}")
         rows.append({"kind": kind, "grouping": best["grouping"], "level": best["level"],
                      "mean_rel_pct": best["mean_rel_pct"], "ci_low": best["ci_low"], "ci_high": best["ci_high"],
                      "n_runs": int(best["n_runs"]), "statement": statement})
