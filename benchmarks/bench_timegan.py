@@ -6,7 +6,7 @@ The reference is tsgm (https://github.com/AlexanderVNikitin/tsgm), a TF2/Keras p
 Yoon et al.'s TimeGAN, installed in its own virtualenv (it pins its own dependencies):
 
     python3.11 -m venv benchmarks/.venv-tsgm
-    benchmarks/.venv-tsgm/bin/pip install tsgm tensorflow-cpu==2.21.0
+    benchmarks/.venv-tsgm/bin/pip install tsgm tensorflow-cpu==2.21.0 "pandas<3"  # its statsmodels pin breaks on pandas 3
 
 Both run in one invocation of this script, each in a fresh subprocess with the same number
 of TensorFlow threads, on the same data (BasicMotions TRAIN, as prepared by synthtl, cut

@@ -184,8 +184,8 @@ class WGANGenerator(Generator):
 
     name = "wgan"
 
-    def __init__(self, seed: int = 0, epochs: int = 30, steps_per_epoch: int = 20, batch_size: int = 32,
-                 latent_dim: int = 32, filters: int = 32, learning_rate: float = 0.0002, n_critic: int = 5,
+    def __init__(self, seed: int = 0, epochs: int = 12, steps_per_epoch: int = 40, batch_size: int = 32,
+                 latent_dim: int = 32, filters: int = 32, learning_rate: float = 0.001, n_critic: int = 2,
                  gp_weight: float = 10.0, max_abs_loss: float = 1.0e6):
         super().__init__(seed, epochs=int(epochs), steps_per_epoch=int(steps_per_epoch), batch_size=int(batch_size),
                          latent_dim=int(latent_dim), filters=int(filters), learning_rate=float(learning_rate),
