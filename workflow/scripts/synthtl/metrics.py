@@ -30,9 +30,9 @@ COLUMNS = PROVENANCE + METRICS + RUN_INFO
 def scores(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict:
     """Every TEST metric of one model from its class probabilities (scikit-learn)."""
     labels = np.arange(n_classes)
+    proba = np.asarray(proba, dtype=np.float64)
     y_pred = proba.argmax(axis=1)
-    proba = np.clip(proba.astype(np.float64), 1e-15, 1.0)
-    proba /= proba.sum(axis=1, keepdims=True)
+    normalised = proba / proba.sum(axis=1, keepdims=True)  # float32 softmax rows sum to 1 only roughly
     out = {
         "accuracy": skm.accuracy_score(y_true, y_pred),
         "f1_macro": skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
@@ -40,7 +40,7 @@ def scores(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict:
         "precision_macro": skm.precision_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
         "recall_macro": skm.recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
         "balanced_accuracy": skm.balanced_accuracy_score(y_true, y_pred),
-        "log_loss": skm.log_loss(y_true, proba, labels=labels),
+        "log_loss": skm.log_loss(y_true, normalised, labels=labels),
     }
     present = np.unique(y_true)
     if len(present) < 2:

@@ -116,6 +116,7 @@ def fit(model: keras.Model, train: Split, val: Split, hyper: Hyper, seed: int, l
                                            restore_best_weights=True)] if early_stopping else []
     train_ds, val_ds = batches(train, val, hyper.batch_size, seed)
     model.fit(train_ds, validation_data=val_ds, epochs=last, initial_epoch=initial_epoch, verbose=0,
+              shuffle=False,  # train_ds reshuffles itself each epoch (seeded)
               callbacks=[*callbacks, progress, *stops])
     return progress.rows
 

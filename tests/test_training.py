@@ -1,0 +1,108 @@
+"""Training on real BasicMotions: determinism, per-seed reuse, and TEST never reaching training."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthtl import data, metrics, training
+from synthtl.data import prepare, write_prepared
+from synthtl.fetch import embedded_dir
+
+SETTINGS = {"length": "resample", "target_length": "max", "missing": "interpolate", "val_fraction": 0.2,
+            "min_per_class": 1, "seed": 0}
+TINY_FCN = {"filters": [4, 4, 4], "kernel_sizes": [8, 5, 3]}
+HP = {"learning_rate": 0.01, "batch_size": 8, "epochs": 3}
+
+
+@pytest.fixture(scope="module")
+def npz(tmp_path_factory):
+    """BasicMotions prepared from the .ts files shipped with aeon (fractions 0.5 and 1)."""
+    folder = embedded_dir("BasicMotions")
+    arrays, meta = prepare(folder / "BasicMotions_TRAIN.ts", folder / "BasicMotions_TEST.ts", "BasicMotions",
+                           dict(SETTINGS), [0.5, 1.0])
+    out = tmp_path_factory.mktemp("prepared")
+    write_prepared(arrays, meta, out / "prepared.npz", out / "meta.json")
+    return str(out / "prepared.npz")
+
+
+def outputs(folder, seeds):
+    """The per-seed output lists the rules pass (models, histories, records)."""
+    return [[str(folder / f"seed{s}" / name) for s in seeds] for name in ("model.keras", "history.tsv", "run.json")]
+
+
+def baseline(npz, folder, seeds, **kwargs):
+    models, histories, records = outputs(folder, seeds)
+    status = training.run_baseline(npz, "fcn", TINY_FCN, HP, 2, seeds, kwargs.pop("train_fraction", "1"),
+                                   models, histories, records, threads=1, **kwargs)
+    return status, models, records
+
+
+def test_same_seed_gives_identical_metrics_twice(npz, tmp_path):
+    tables = []
+    for name, seeds in (("first", [0, 1]), ("second", [0])):
+        _, models, records = baseline(npz, tmp_path / name, seeds)
+        tables.append(metrics.evaluate_run(npz, "BasicMotions", "fcn", "lr0.01-bs8-ep3", "baseline/frac1", seeds,
+                                           models, records, str(tmp_path / name / "metrics.tsv")))
+    numbers = metrics.METRICS + ["epochs_run", "best_epoch"]
+    pd.testing.assert_frame_equal(tables[0][numbers].iloc[:1], tables[1][numbers])
+    first, second = (pd.read_csv(tmp_path / n / "seed0" / "history.tsv", sep="\t") for n in ("first", "second"))
+    pd.testing.assert_frame_equal(first, second)
+    # the seed matters: the two seeds' models are not the same network
+    assert tables[0].loc[0, "log_loss"] != tables[0].loc[1, "log_loss"]
+
+
+def test_adding_a_seed_trains_only_that_seed_with_the_numbers_it_gets_alone(npz, tmp_path):
+    status, models, records = baseline(npz, tmp_path / "cell", [0])
+    assert status == {0: "trained"}
+    stamp = json.loads(open(records[0]).read())["trained_at"], open(models[0], "rb").read()
+    status, models, records = baseline(npz, tmp_path / "cell", [0, 1])
+    assert status == {0: "reused", 1: "trained"}
+    assert (json.loads(open(records[0]).read())["trained_at"], open(models[0], "rb").read()) == stamp
+    # seed 1 trained after a reused seed 0 equals seed 1 trained on its own
+    baseline(npz, tmp_path / "alone", [1])
+    together = pd.read_csv(tmp_path / "cell" / "seed1" / "history.tsv", sep="\t")
+    alone = pd.read_csv(tmp_path / "alone" / "seed1" / "history.tsv", sep="\t")
+    pd.testing.assert_frame_equal(together, alone)
+    # a changed setting makes every seed stale
+    status, _, _ = baseline(npz, tmp_path / "cell", [0], train_fraction="0.5")
+    assert status == {0: "trained"}
+
+
+def test_the_test_split_never_reaches_training(npz, tmp_path, monkeypatch):
+    """Record what the baseline asks the data layer for and what the training function receives."""
+    requested, received = [], []
+    real_load, real_fit = data.load_split, training.fit
+
+    def load_split(path, split, fraction=None):
+        requested.append(split)
+        return real_load(path, split, fraction)
+
+    def fit(model, train, val, *args, **kwargs):
+        received.append((train, val))
+        return real_fit(model, train, val, *args, **kwargs)
+
+    monkeypatch.setattr(data, "load_split", load_split)
+    monkeypatch.setattr(training, "fit", fit)
+    baseline(npz, tmp_path / "cell", [0], train_fraction="0.5")
+    assert requested and set(requested) <= {"train", "val"}, requested
+    (train, val), = received
+    expected_train, expected_val = real_load(npz, "train", 0.5), real_load(npz, "val")
+    np.testing.assert_array_equal(train[0], expected_train[0])
+    np.testing.assert_array_equal(val[0], expected_val[0])
+    X_test = real_load(npz, "test")[0]
+    seen = np.concatenate([train[0], val[0]]).reshape(len(train[0]) + len(val[0]), -1)
+    for case in X_test.reshape(len(X_test), -1):
+        assert not np.any(np.all(np.isclose(seen, case), axis=1)), "a TEST case reached training"
+
+
+def test_fingerprint_covers_inputs_settings_and_seed(npz, tmp_path):
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"x")
+    base = training.fingerprint([npz], {"a": 1}, 0)
+    assert base == training.fingerprint([npz], {"a": 1}, 0)
+    assert len({base, training.fingerprint([npz], {"a": 2}, 0), training.fingerprint([npz], {"a": 1}, 1),
+                training.fingerprint([other], {"a": 1}, 0)}) == 4

@@ -1,0 +1,158 @@
+"""Transfer arm on real BasicMotions: same cell as the baseline but other initial weights,
+fine-tuning starts from the pretrained weights, strategies, and TEST reaching neither phase."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from synthtl import data, networks, runtime, training, transfer
+from synthtl.data import prepare, write_prepared
+from synthtl.fetch import embedded_dir
+
+SETTINGS = {"length": "resample", "target_length": "max", "missing": "interpolate", "val_fraction": 0.2,
+            "min_per_class": 1, "seed": 0}
+TINY_FCN = {"filters": [4, 4, 4], "kernel_sizes": [8, 5, 3]}
+HP = {"learning_rate": 0.01, "batch_size": 8, "epochs": 3}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Prepared BasicMotions and a synthetic set made from its 0.5 fraction (noisy copies, as jitter does)."""
+    folder = embedded_dir("BasicMotions")
+    arrays, meta = prepare(folder / "BasicMotions_TRAIN.ts", folder / "BasicMotions_TEST.ts", "BasicMotions",
+                           dict(SETTINGS), [0.5, 1.0])
+    out = tmp_path_factory.mktemp("transfer")
+    write_prepared(arrays, meta, out / "prepared.npz", out / "meta.json")
+    X, y = data.load_split(out / "prepared.npz", "train", fraction=0.5)
+    rng = np.random.default_rng(0)
+    X_syn = np.concatenate([X, X]) + rng.normal(0, 0.05, (2 * len(X), *X.shape[1:])).astype(np.float32)
+    np.savez(out / "synthetic.npz", X=X_syn.astype(np.float32), y=np.concatenate([y, y]))
+    return str(out / "prepared.npz"), str(out / "synthetic.npz")
+
+
+def outputs(folder):
+    return [[str(folder / "seed0" / name)] for name in ("model.keras", "history.tsv", "run.json")]
+
+
+class RecordStart(keras.callbacks.Callback):
+    """The weights a fit starts from (on_train_begin)."""
+
+    def on_train_begin(self, logs=None):
+        self.weights = [w.copy() for w in self.model.get_weights()]
+
+
+def test_baseline_and_finetune_share_the_cell_and_differ_in_initial_weights(files, tmp_path, monkeypatch):
+    npz, synthetic = files
+    calls, requested = [], []
+    real_fit, real_load = training.fit, data.load_split
+
+    def fit(model, train, val, hyper, seed, *args, callbacks=(), **kwargs):
+        start = RecordStart()
+        rows = real_fit(model, train, val, hyper, seed, *args, callbacks=[*callbacks, start], **kwargs)
+        calls.append({"train": train, "val": val, "hyper": hyper, "seed": seed, "start": start.weights,
+                      "layers": [(layer.name, type(layer).__name__) for layer in model.layers]})
+        return rows
+
+    def load_split(path, split, fraction=None):
+        requested.append(split)
+        return real_load(path, split, fraction)
+
+    monkeypatch.setattr(training, "fit", fit)
+    monkeypatch.setattr(data, "load_split", load_split)
+    training.run_baseline(npz, "fcn", TINY_FCN, HP, 2, [0], "1", *outputs(tmp_path / "baseline"))
+    transfer.run_pretrain(npz, synthetic, "fcn", TINY_FCN, HP, 2, [0], *outputs(tmp_path / "pretrain"))
+    pretrained = str(tmp_path / "pretrain" / "seed0" / "model.keras")
+    transfer.run_finetune(npz, [pretrained], "fcn", HP, 2, [0], "full", "0.5", "full", {},
+                          *outputs(tmp_path / "finetune"))
+    base, pre, tuned = calls
+
+    # TEST reaches neither phase: only train/val are read; pretraining sees the synthetic set only
+    assert set(requested) <= {"train", "val"}, requested
+    X_syn = np.load(synthetic)["X"]
+    np.testing.assert_array_equal(pre["train"][0], X_syn)
+    real_train, real_val = real_load(npz, "train"), real_load(npz, "val")
+    for call in (base, tuned):
+        np.testing.assert_array_equal(call["train"][0], real_train[0])  # full regime: all of TRAIN
+    X_test = real_load(npz, "test")[0].reshape(-1, np.prod(real_train[0].shape[1:]))
+    for call in calls:
+        seen = np.concatenate([call["train"][0], call["val"][0]]).reshape(-1, X_test.shape[1])
+        assert not any(np.any(np.all(np.isclose(seen, case), axis=1)) for case in X_test)
+
+    # the same cell: model, hyperparameters, seed, validation split
+    for call in (pre, tuned):
+        assert call["layers"] == base["layers"]
+        assert call["hyper"] == base["hyper"] and call["seed"] == base["seed"] == 0
+        np.testing.assert_array_equal(call["val"][0], real_val[0])
+        np.testing.assert_array_equal(call["val"][1], real_val[1])
+    # ... that differs in the initial weights: fine-tuning starts from the pretrained weights
+    assert [w.shape for w in tuned["start"]] == [w.shape for w in base["start"]]
+    assert any(not np.allclose(a, b) for a, b in zip(tuned["start"], base["start"]))
+    saved = keras.models.load_model(pretrained, compile=False).get_weights()
+    for start, weight in zip(tuned["start"], saved):
+        np.testing.assert_array_equal(start, weight)
+    records = [json.loads((tmp_path / arm / "seed0" / "run.json").read_text()) for arm in ("baseline", "finetune")]
+    assert records[0]["settings"]["hyper"] == records[1]["settings"]["hyper"]
+    assert records[1]["pretrained"] == pretrained
+
+
+@pytest.fixture
+def pretrained_model(files):
+    runtime.configure(1)
+    runtime.seed_everything(5)
+    npz, _ = files
+    return networks.build("fcn", real_shape(npz), 4, TINY_FCN)
+
+
+def real_shape(npz):
+    return data.load_split(npz, "val")[0].shape[1:]
+
+
+def feature_weights(model):
+    """The trainable weights below the head (BatchNorm's moving statistics move without gradients)."""
+    return [np.array(w.numpy()) for layer in model.layers if layer.name != networks.HEAD
+            for w in layer.trainable_weights + layer.non_trainable_weights if "moving" not in w.path]
+
+
+def test_freeze_then_unfreeze_trains_a_new_head_on_a_frozen_extractor(files, pretrained_model):
+    npz, _ = files
+    train, val = data.load_split(npz, "train"), data.load_split(npz, "val")
+    hyper = training.Hyper(0.01, 8, 3, 2)
+    features = feature_weights(pretrained_model)
+    old_head = pretrained_model.get_layer(networks.HEAD).get_weights()[0].copy()
+    runtime.seed_everything(0)
+    frozen = transfer.new_head(pretrained_model)
+    transfer.set_trainable(frozen, False)
+    training.compile_model(frozen, hyper.learning_rate)
+    training.fit(frozen, train, val, hyper, 0, epochs=2, early_stopping=False)
+    assert all(np.array_equal(a, b) for a, b in zip(features, feature_weights(frozen))), "frozen layers moved"
+    assert not np.allclose(frozen.get_layer(networks.HEAD).get_weights()[0], old_head)
+    model, rows, best = transfer.finetune_model(pretrained_model, train, val, hyper, 0, "freeze_then_unfreeze",
+                                                freeze_epochs=2)
+    assert [r["epoch"] for r in rows] == [1, 2, 3] and best == 3
+    assert any(not np.array_equal(a, b) for a, b in zip(features, feature_weights(model))), "never unfrozen"
+
+
+def test_discriminative_lr_slows_the_pretrained_layers(files, pretrained_model):
+    npz, _ = files
+    train, val = data.load_split(npz, "train"), data.load_split(npz, "val")
+    features = feature_weights(pretrained_model)
+    head = pretrained_model.get_layer(networks.HEAD).get_weights()[0].copy()
+    model, rows, _ = transfer.finetune_model(pretrained_model, train, val, training.Hyper(0.01, 8, 2, 5), 0,
+                                             "discriminative_lr", pretrained_lr_factor=1e-6)
+    moved = max(np.abs(a - b).max() for a, b in zip(features, feature_weights(model)))
+    assert moved < 1e-5 * 2 * len(rows) * 4  # Adam steps of at most ~lr x factor each
+    assert np.abs(model.get_layer(networks.HEAD).get_weights()[0] - head).max() > 1e-3
+
+
+def test_bad_synthetic_set_is_named(files, tmp_path):
+    npz, _ = files
+    bad = tmp_path / "synthetic.npz"
+    np.savez(bad, X=np.zeros((4, 7, 6), np.float32), y=np.zeros(4, np.int64))
+    with pytest.raises(ValueError, match="synthetic.npz.*shape"):
+        transfer.load_synthetic(bad, 4, real_shape(npz))
+    with pytest.raises(ValueError, match="unknown fine-tuning strategy"):
+        transfer.finetune_model(None, None, None, training.Hyper(0.01, 8, 1, 1), 0, "linear_probe")
