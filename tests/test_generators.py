@@ -71,6 +71,17 @@ def test_generator_fits_and_samples_shape_labels_and_balance(name, npz, tmp_path
     np.testing.assert_allclose(X_again, X_syn, rtol=1e-5, atol=1e-5)
 
 
+def test_same_seed_same_generator(npz, tf_runtime):
+    X, y = load_split(npz, "train", fraction=0.5)
+    samples = []
+    for seed in (5, 5, 6):
+        model = make_generator("wgan", TINY["wgan"], seed=seed)
+        model.fit(X, y, n_classes=4)
+        samples.append(model.sample(2)[0])
+    np.testing.assert_array_equal(samples[0], samples[1])
+    assert not np.allclose(samples[0], samples[2])
+
+
 class Recording:
     """Wraps a generator class so that tests see exactly the arrays fit receives."""
 
