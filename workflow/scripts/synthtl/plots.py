@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from scipy.stats import spearmanr  # noqa: E402
 
 from synthtl.naming import HP_PATTERN, parse_run  # noqa: E402
 
@@ -68,6 +69,8 @@ def boxplots(runs: pd.DataFrame, metric: str, png: str | Path) -> None:
             values = [part.loc[part["label"] == lab, metric].to_numpy() for lab in labels]
             ax.boxplot(values, tick_labels=labels, showmeans=True, medianprops={"color": "black"})
             for k, v in enumerate(values, start=1):
+                if len(v) > 30:  # dots only while they can be told apart (and the SVG stays small)
+                    continue
                 ax.scatter(np.full(len(v), k) + np.linspace(-0.12, 0.12, len(v)), v, s=8, alpha=0.6,
                            color="tab:gray" if labels[k - 1].startswith("baseline") else "tab:blue", zorder=3)
             ax.set_title(f"{dataset} · {model}")
@@ -180,24 +183,31 @@ def factor_effects(coefs: pd.DataFrame, anova: pd.DataFrame, png: str | Path) ->
 
 
 def gain_vs_quality(pairs: pd.DataFrame, png: str | Path) -> None:
-    """Mean gain of each cell against the quality of its synthetic set (TSTR accuracy, discriminative score)."""
+    """Mean gain of each synthetic set against its quality (TSTR accuracy, discriminative score)."""
     if pairs.empty:
         return _empty(png, "no seed-matched finetune/baseline pairs")
-    keys = ["dataset", "model", "hp", "generator", "fraction"]
-    cells = pairs.groupby(keys, as_index=False).agg(gain=("gain", "mean"), tstr_accuracy=("tstr_accuracy", "first"),
-                                                     discriminative_score=("discriminative_score", "first"))
+    sets = pairs.groupby(["dataset", "generator", "fraction"], as_index=False).agg(
+        gain=("gain", "mean"), tstr_accuracy=("tstr_accuracy", "first"),
+        discriminative_score=("discriminative_score", "first"))
+    generators, datasets = sorted(sets["generator"].unique()), sorted(sets["dataset"].unique())
+    markers = dict(zip(datasets, "osD^vP*Xh<>p8d" * 4))
     fig, axes = _grid(1, 2, 4.2, 3.4, sharey=True)
-    markers = dict(zip(sorted(cells["dataset"].unique()), "osD^vP*Xh<>p8d"))
     for ax, column in zip(axes[0], ["tstr_accuracy", "discriminative_score"]):
-        for (generator, dataset), part in cells.groupby(["generator", "dataset"]):
-            color = f"C{sorted(cells['generator'].unique()).index(generator)}"
-            ax.scatter(part[column], part["gain"], color=color, marker=markers.get(dataset, "o"), alpha=0.8,
-                       label=f"{generator} · {dataset}")
+        for _, row in sets.iterrows():
+            ax.scatter(row[column], row["gain"], color=f"C{generators.index(row['generator'])}",
+                       marker=markers[row["dataset"]], alpha=0.8)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel(column.replace("_", " "))
-    axes[0, 0].set_ylabel(f"mean {pairs['metric'].iloc[0]} gain per cell")
-    axes[0, 1].legend(fontsize=7, loc="best")
-    fig.suptitle("gain vs synthetic-data quality (one point per dataset × model × hp × generator × fraction)")
+        valid = sets[[column, "gain"]].dropna()
+        if len(valid) >= 3 and valid[column].nunique() > 1:
+            rho, p = spearmanr(valid[column], valid["gain"])
+            ax.set_title(f"Spearman rho={rho:.2f} (p={p:.2g}, {len(valid)} sets)")
+    axes[0, 0].set_ylabel(f"mean {pairs['metric'].iloc[0]} gain per synthetic set")
+    handles = [plt.Line2D([], [], color=f"C{i}", marker="o", ls="", label=g) for i, g in enumerate(generators)]
+    handles += [plt.Line2D([], [], color="gray", marker=markers[d], ls="", label=d) for d in datasets]
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    fig.suptitle("gain vs synthetic-data quality (one point per dataset × generator × GAN fraction; "
+                 "gain averaged over models, hyperparameters, seeds)", fontsize=8)
     fig.tight_layout()
     save(fig, png)
 
