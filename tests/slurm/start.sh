@@ -7,8 +7,8 @@
 # spool, logs and pid files live in SCRATCH; slurm.conf is written to /etc/slurm/slurm.conf
 # because the jobstep plugin strips SLURM_CONF before its nested srun (an existing file is
 # kept as SCRATCH/slurm.conf.orig and restored by stop.sh). The node offers every CPU, 80 %
-# of the memory and one GPU as a count-only GRES (no device behind it): enough for the
-# scheduler to honour `--gpus=1`, so GPU jobs queue one at a time as on a one-GPU node.
+# of the memory and one GPU per CPU: GRES "gpu" backed by character devices in SCRATCH that
+# are /dev/null (no real GPU), enough for the scheduler to honour `--gpus=1` per job.
 set -euo pipefail
 
 scratch=${1:?usage: start.sh SCRATCH}
@@ -46,6 +46,10 @@ munged --force --key-file="$scratch/munge-key/munge.key" --socket="$socket" \
     --seed-file="$scratch/munge-key/munge.seed"
 
 cpus=$(nproc)
+gpus="$scratch/gpu[0-$((cpus - 1))]"
+for i in $(seq 0 $((cpus - 1))); do
+    [ -e "$scratch/gpu$i" ] || mknod "$scratch/gpu$i" c 1 3  # same device as /dev/null
+done
 mem_mb=$(awk '/MemTotal/ {printf "%d", $2 / 1024 * 0.8}' /proc/meminfo)
 if [ -e "$conf" ] && ! grep -qF "$marker" "$conf"; then
     cp -p "$conf" "$scratch/slurm.conf.orig"
@@ -78,12 +82,12 @@ SlurmctldPidFile=$scratch/slurmctld.pid
 SlurmdPidFile=$scratch/slurmd.pid
 SlurmctldLogFile=$scratch/log/slurmctld.log
 SlurmdLogFile=$scratch/log/slurmd.log
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb Gres=gpu:1 State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb Gres=gpu:$cpus State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
 cat >/etc/slurm/gres.conf <<CONF
 $marker for the cluster in $scratch
-NodeName=localhost Name=gpu File=/dev/null Count=1
+NodeName=localhost Name=gpu File=$gpus
 CONF
 
 slurmctld -i
@@ -92,7 +96,7 @@ slurmd -N localhost
 for _ in $(seq 300); do
     state=$(timeout 5 sinfo -h -o %t 2>/dev/null || true)
     if [ "$state" = idle ]; then
-        echo "SLURM is up: node localhost, $cpus CPUs, $mem_mb MB, 1 GPU (GRES), partition debug" >&2
+        echo "SLURM is up: node localhost, $cpus CPUs, $mem_mb MB, $cpus GPUs (GRES on /dev/null), partition debug" >&2
         exit 0
     fi
     sleep 0.1
