@@ -80,3 +80,28 @@ def snakemake(workdir: Path, *args: str, config: dict | None = None, timeout: fl
 @pytest.fixture
 def run_snakemake():
     return snakemake
+
+
+def scheduled(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a `snakemake -n` run ({} when nothing is to be done)."""
+    counts, table = {}, False
+    for line in (result.stdout + result.stderr).splitlines():
+        if line.startswith("Job stats:"):
+            table = True
+        elif table and (parts := line.split()) and len(parts) == 2 and parts[1].isdigit():
+            if parts[0] == "total":
+                break
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+# One small cell (BasicMotions, fcn, jitter on fraction 0.5, two epochs) through every phase.
+TRANSFER_CELL_CONFIG = tiny_config(fractions=[0.5])
+
+
+@pytest.fixture(scope="session")
+def transfer_cell(tmp_path_factory) -> Path:
+    """A workdir where the real workflow ran `all` for TRANSFER_CELL_CONFIG; copy it before changing it."""
+    workdir = tmp_path_factory.mktemp("transfer_cell")
+    snakemake(workdir, "--cores", "2", config=TRANSFER_CELL_CONFIG)
+    return workdir

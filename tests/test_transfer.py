@@ -156,3 +156,22 @@ def test_bad_synthetic_set_is_named(files, tmp_path):
         transfer.load_synthetic(bad, 4, real_shape(npz))
     with pytest.raises(ValueError, match="unknown fine-tuning strategy"):
         transfer.finetune_model(None, None, None, training.Hyper(0.01, 8, 1, 1), 0, "linear_probe")
+
+
+@pytest.mark.workflow
+def test_one_cell_runs_through_every_phase(transfer_cell):
+    """download -> prepare -> train_gan -> synthesize -> pretrain -> finetune -> evaluate, and the baseline arm."""
+    import pandas as pd
+
+    cell = transfer_cell / "results/metrics/BasicMotions/fcn/lr0.001-bs16-ep2"
+    rows = {run: pd.read_csv(cell / run / "metrics.tsv", sep="\t").iloc[0]
+            for run in ("baseline/frac1", "pretrain/jitter/frac0.5", "finetune/jitter/frac0.5/full/full")}
+    assert [r["arm"] for r in rows.values()] == ["baseline", "pretrain-only", "finetune"]
+    tuned = rows["finetune/jitter/frac0.5/full/full"]
+    assert (tuned["generator"], tuned["fraction"], tuned["train_fraction"], tuned["regime"], tuned["strategy"]) == (
+        "jitter", 0.5, 1, "full", "full")
+    assert all(r["hp"] == "lr0.001-bs16-ep2" and r["seed"] == 0 for r in rows.values())
+    models = transfer_cell / "results/models/BasicMotions/fcn/lr0.001-bs16-ep2"
+    record = json.loads((models / "finetune/jitter/frac0.5/full/full/seed0/run.json").read_text())
+    assert record["pretrained"] == "results/models/BasicMotions/fcn/lr0.001-bs16-ep2/pretrain/jitter/frac0.5/seed0/model.keras"
+    assert (transfer_cell / "results/synthetic/BasicMotions/jitter/frac0.5/synthetic.npz").is_file()

@@ -190,14 +190,6 @@ def reusable(out: SeedOutput, print_: str) -> bool:
         return False
 
 
-def keep_newer_than(out: SeedOutput, inputs: Sequence[str | Path]) -> None:
-    """Touch a reused seed's files only where an input is newer, so Snakemake's mtime check stays satisfied."""
-    newest = max((os.path.getmtime(p) for p in inputs), default=0.0)
-    for path in out.files:
-        if os.path.getmtime(path) <= newest:
-            os.utime(path)
-
-
 def save_run(out: SeedOutput, model: keras.Model, rows: list[dict], record: dict) -> None:
     """Write model.keras, history.tsv, then run.json last (its fingerprint marks the seed complete)."""
     Path(out.record).unlink(missing_ok=True)
@@ -222,8 +214,7 @@ def run_seeds(seeds: Sequence[int], outputs: Sequence[SeedOutput], inputs: Calla
     for seed, out in zip(seeds, outputs, strict=True):
         seed_inputs = inputs(seed)
         print_ = fingerprint(seed_inputs, settings, seed)
-        if reusable(out, print_):
-            keep_newer_than(out, seed_inputs)
+        if reusable(out, print_):  # Snakemake touches it after the job, so mtimes stay consistent
             log.info("seed %d: reused (fingerprint matches) %s", seed, Path(out.record).parent)
             status[seed] = "reused"
             continue
