@@ -13,6 +13,7 @@ from synthtl import stats
 
 # Exactly normal-shaped samples: normal quantiles (Shapiro–Wilk p close to 1).
 Q10 = st.norm.ppf(np.linspace(0.05, 0.95, 10))
+Q5 = st.norm.ppf(np.linspace(0.1, 0.9, 5))
 
 
 def runs_table(cells: dict, baselines: dict, hp: str = "lr0.001-bs16-ep2") -> pd.DataFrame:
@@ -147,3 +148,19 @@ def test_friedman_posthoc_and_ranks():
     few, few_posthoc, _ = stats.friedman(runs[runs["dataset"].isin(["D0", "D1"])], "f1_macro", 0.05, 5)
     assert few.iloc[0]["test"] == "not run" and few.iloc[0]["reason"] == "2 datasets < 5"
     assert (few_posthoc["test"] == "not run").all()
+
+
+def test_scarce_regime_compares_with_the_baseline_on_the_same_fraction():
+    runs = runs_table({("D", "wgan", 0.5): 0.60 + 0.02 * Q5, ("D", "wgan", 1.0): 0.91 + 0.02 * Q5[::-1]},
+                      {"D": 0.90 + 0.02 * Q5})
+    scarce_base = runs[runs["arm"] == "baseline"].assign(train_fraction=0.5, f1_macro=0.50 + 0.02 * Q5,
+                                                         accuracy=0.5)
+    runs = pd.concat([runs, scarce_base], ignore_index=True)
+    runs.loc[runs["arm"] == "finetune", "train_fraction"] = runs.loc[runs["arm"] == "finetune", "fraction"]
+    runs.loc[runs["arm"] == "finetune", "regime"] = "scarce"
+    table = stats.cell_tests(runs, ["f1_macro"], alpha=0.05, min_seeds=3, n_boot=200, seed=0).set_index("fraction")
+    assert table.loc[0.5, "mean_baseline"] == pytest.approx(0.50) and table.loc[0.5, "mean_diff"] == pytest.approx(0.10)
+    assert table.loc[1.0, "mean_baseline"] == pytest.approx(0.90) and table.loc[1.0, "mean_diff"] == pytest.approx(0.01)
+    _, _, ranks = stats.friedman(runs, "f1_macro", 0.05, 5)
+    assert set(zip(ranks["train_fraction"], ranks["arm"])) == {("0.5", "baseline"), ("0.5", "wgan@0.5"),
+                                                                ("1", "baseline"), ("1", "wgan@1")}
