@@ -63,7 +63,8 @@ def bootstrap_mean_ci(values: np.ndarray, n_boot: int, seed: int, confidence: fl
 
 def _shapiro(values: np.ndarray) -> float:
     """Shapiro–Wilk p-value; NaN for a constant sample (normality cannot be assessed)."""
-    return float("nan") if np.ptp(values) == 0 else float(st.shapiro(values).pvalue)
+    constant = np.ptp(values) <= 1e-12 * max(1.0, float(np.abs(values).max()))  # equal up to rounding
+    return float("nan") if constant else float(st.shapiro(values).pvalue)
 
 
 def _fmt_p(p: float) -> str:
