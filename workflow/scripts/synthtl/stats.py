@@ -130,16 +130,17 @@ def _paired(x: np.ndarray, y: np.ndarray, alpha: float, min_n: int) -> dict:
     d = x - y
     if np.all(d == 0):
         return {**row, **_not_run("every seed-matched pair scored the same", "paired_")}
-    sw = _shapiro(d)
-    t = st.ttest_rel(x, y)
+    sw = _shapiro(d)  # NaN when every difference is the same: no paired t (zero variance), Wilcoxon only
+    t = st.ttest_rel(x, y) if np.isfinite(sw) else None
+    t_stat, t_p = (float(t.statistic), float(t.pvalue)) if t is not None else (np.nan, np.nan)
     w = st.wilcoxon(x, y, alternative="two-sided")
     normal = bool(sw >= alpha)
     test = "paired t" if normal else "Wilcoxon signed-rank"
-    return {**row, "shapiro_p_diff": sw, "paired_t_statistic": float(t.statistic), "paired_t_p": float(t.pvalue),
+    return {**row, "shapiro_p_diff": sw, "paired_t_statistic": t_stat, "paired_t_p": t_p,
             "wilcoxon_statistic": float(w.statistic), "wilcoxon_p": float(w.pvalue), "paired_test": test,
             "paired_chosen_by": f"Shapiro–Wilk of the differences p={_fmt_p(sw)} "
                                 f"{'≥' if normal else '<'} {alpha} → {test}",
-            "paired_p_value": float(t.pvalue if normal else w.pvalue), "paired_reason": ""}
+            "paired_p_value": float(t_p if normal else w.pvalue), "paired_reason": ""}
 
 
 def correct(p: pd.Series, alpha: float) -> pd.DataFrame:
