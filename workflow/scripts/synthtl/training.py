@@ -126,11 +126,41 @@ def best_epoch(rows: list[dict]) -> int:
     return int(min(rows, key=lambda r: (r["val_loss"], r["epoch"]))["epoch"])
 
 
+class Compiled:
+    """One compiled network per job whose traced train/test functions serve every seed.
+
+    Tracing Keras' functions costs ~2 s of CPU per new model; later seeds instead copy
+    their freshly built (or loaded) initial state into this model and zero the optimizer's
+    state, which gives the same numbers as a new model (tests check seed-order independence).
+    Mixed precision (loss-scale state) always compiles anew.
+    """
+
+    def __init__(self):
+        self.model: keras.Model | None = None
+
+    def start(self, initial: keras.Model, compile_fn: Callable[[keras.Model], None]) -> keras.Model:
+        """A compiled model holding `initial`'s variables and a fresh optimizer state."""
+        if self.model is None or keras.mixed_precision.global_policy().name != "float32":
+            compile_fn(initial)
+            self.model = initial
+            return initial
+        names = [v.path for v in initial.variables]
+        if names != [v.path for v in self.model.variables]:
+            raise ValueError("a seed's network differs from the job's first network")
+        for target, source in zip(self.model.variables, initial.variables):
+            target.assign(source)
+        optimizer = self.model.optimizer
+        for variable in optimizer.variables:
+            if variable.name == "learning_rate":
+                continue
+            variable.assign(np.zeros(variable.shape, dtype=variable.dtype))  # steps, moments
+        return self.model
+
+
 def train_new(build_model: Callable[[], keras.Model], train: Split, val: Split, hyper: Hyper, seed: int,
-              label: str = "") -> tuple[keras.Model, list[dict]]:
+              label: str = "", compiled: Compiled | None = None) -> tuple[keras.Model, list[dict]]:
     """Build a freshly initialised network and fit it (baseline and pretrain arms)."""
-    model = build_model()
-    compile_model(model, hyper.learning_rate)
+    model = (compiled or Compiled()).start(build_model(), lambda m: compile_model(m, hyper.learning_rate))
     return model, fit(model, train, val, hyper, seed, label)
 
 
@@ -233,7 +263,6 @@ def run_seeds(seeds: Sequence[int], outputs: Sequence[SeedOutput], inputs: Calla
         log.info("seed %d: trained %d epochs (best %d) in %.1f s -> %s", seed, len(rows), record["best_epoch"],
                  elapsed, Path(out.record).parent)
         status[seed] = "trained"
-        keras.backend.clear_session()
     return status
 
 
@@ -270,11 +299,13 @@ def run_baseline(npz: str, model: str, network: dict, hp: dict, patience: int, s
     log.info("baseline %s: train %s, val %s, %d classes, seeds %s", model, train[0].shape, val[0].shape,
              n_classes, list(seeds))
 
+    compiled = Compiled()
+
     def train_seed(seed: int):
         def build():
             return networks.build(model, train[0].shape[1:], n_classes, network)
 
-        trained, rows = train_new(build, train, val, hyper, seed, label=f"seed {seed}")
+        trained, rows = train_new(build, train, val, hyper, seed, label=f"seed {seed}", compiled=compiled)
         return trained, rows, {"n_train": len(train[1]), "n_val": len(val[1])}
 
     return run_seeds(seeds, seed_outputs(models, histories, records), lambda seed: [npz], settings, train_seed)

@@ -57,19 +57,29 @@ def set_trainable(model: keras.Model, trainable: bool) -> None:
 
 def finetune_model(pretrained: keras.Model, train: training.Split, val: training.Split, hyper: training.Hyper,
                    seed: int, strategy: str = "full", freeze_epochs: int = 10, pretrained_lr_factor: float = 0.1,
-                   label: str = "", callbacks: Sequence[keras.callbacks.Callback] = ()) -> tuple[keras.Model, list[dict], int]:
-    """Continue training `pretrained` on real data; returns the model, history rows and the restored epoch."""
+                   label: str = "", callbacks: Sequence[keras.callbacks.Callback] = (),
+                   compiled: training.Compiled | None = None) -> tuple[keras.Model, list[dict], int]:
+    """Continue training `pretrained` on real data; returns the model, history rows and the restored epoch.
+
+    `compiled` (full and discriminative_lr) lets the seeds of one job share traced functions.
+    """
+    compiled = compiled or training.Compiled()
     if strategy == "full":
-        training.compile_model(pretrained, hyper.learning_rate)
-        rows = training.fit(pretrained, train, val, hyper, seed, label, callbacks=callbacks)
-        return pretrained, rows, training.best_epoch(rows)
+        model = compiled.start(pretrained, lambda m: training.compile_model(m, hyper.learning_rate))
+        rows = training.fit(model, train, val, hyper, seed, label, callbacks=callbacks)
+        return model, rows, training.best_epoch(rows)
     if strategy == "discriminative_lr":
         head = {v.path for v in pretrained.get_layer(HEAD).trainable_variables}
         scaled = [v.path for v in pretrained.trainable_variables if v.path not in head]
-        optimizer = training.LayerwiseAdam(scaled=scaled, factor=pretrained_lr_factor, learning_rate=hyper.learning_rate)
-        training.compile_model(pretrained, hyper.learning_rate, optimizer=optimizer)
-        rows = training.fit(pretrained, train, val, hyper, seed, label, callbacks=callbacks)
-        return pretrained, rows, training.best_epoch(rows)
+
+        def compile_layerwise(m: keras.Model) -> None:
+            optimizer = training.LayerwiseAdam(scaled=scaled, factor=pretrained_lr_factor,
+                                               learning_rate=hyper.learning_rate)
+            training.compile_model(m, hyper.learning_rate, optimizer=optimizer)
+
+        model = compiled.start(pretrained, compile_layerwise)
+        rows = training.fit(model, train, val, hyper, seed, label, callbacks=callbacks)
+        return model, rows, training.best_epoch(rows)
     if strategy == "freeze_then_unfreeze":
         model = new_head(pretrained)
         frozen = min(int(freeze_epochs), hyper.epochs)
@@ -101,11 +111,13 @@ def run_pretrain(npz: str, synthetic: str, model: str, network: dict, hp: dict, 
                 "mixed_precision": bool(mixed_precision)}
     log.info("pretrain %s: synthetic %s, real val %s, seeds %s", model, train[0].shape, val[0].shape, list(seeds))
 
+    compiled = training.Compiled()
+
     def train_seed(seed: int):
         def build():
             return networks.build(model, val[0].shape[1:], n_classes, network)
 
-        trained, rows = training.train_new(build, train, val, hyper, seed, label=f"seed {seed}")
+        trained, rows = training.train_new(build, train, val, hyper, seed, label=f"seed {seed}", compiled=compiled)
         return trained, rows, {"n_train": len(train[1]), "n_val": len(val[1])}
 
     outputs = training.seed_outputs(models, histories, records)
@@ -131,10 +143,12 @@ def run_finetune(npz: str, pretrained: Sequence[str], model: str, hp: dict, pati
     log.info("finetune %s (%s, %s): train %s, val %s, seeds %s", model, regime, strategy, train[0].shape,
              val[0].shape, list(seeds))
 
+    compiled = training.Compiled()
+
     def train_seed(seed: int):
         start = keras.models.load_model(by_seed[seed], compile=False)
         tuned, rows, best = finetune_model(start, train, val, hyper, seed, strategy, label=f"seed {seed}",
-                                           **strategy_settings)
+                                           compiled=compiled, **strategy_settings)
         return tuned, rows, {"best_epoch": best, "pretrained": by_seed[seed], "n_train": len(train[1]),
                              "n_val": len(val[1])}
 
