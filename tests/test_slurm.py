@@ -4,6 +4,7 @@ local run of the same config."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +29,10 @@ SLURM = REPO / "tests" / "slurm"
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
 CPUS = min(2, os.cpu_count() or 1)  # threads per job, in both runs: TF's thread pools then match
 SLURM_RUN_LIMIT_S = 480  # `timeout -s KILL` on each run: a lost job can never hang CI
-# Columns and keys that hold clocks or hosts, not results: left out of the comparison.
-NOT_RESULTS = re.compile(r"(^|_)(time|seconds|duration|start|end|date|host|elapsed|at)(_|s?$)", re.I)
+# Columns and keys that hold clocks or hosts, not results, are left out of the comparison;
+# so is run.json's `fingerprint`, a hash of input files' bytes, and .keras files (zips) carry
+# their save time in their bytes: for them the models' config and weights are compared.
+NOT_RESULTS = re.compile(r"(^|_)(time|seconds|duration|start|end|date|host|elapsed|at|fingerprint)(_|s?$)", re.I)
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +76,32 @@ def result_files(root: Path) -> dict[str, Path]:
             if p.is_file() and "benchmarks" not in p.parts}
 
 
-def assert_same_results(local: Path, remote: Path) -> int:
-    """Every array, table and JSON record under results/ is equal in both runs; returns how many were compared."""
+def without_object_ids(config):
+    """A Keras config without `shared_object_id` (the id() of a Python object in the saving process)."""
+    if isinstance(config, dict):
+        return {k: without_object_ids(v) for k, v in config.items() if k != "shared_object_id"}
+    if isinstance(config, list):
+        return [without_object_ids(v) for v in config]
+    return config
+
+
+def keras_weights(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """A .keras file's model config and every weight array, read without TensorFlow."""
+    import h5py  # noqa: PLC0415  (installed with TensorFlow)
+
+    with zipfile.ZipFile(path) as archive:
+        config = without_object_ids(json.loads(archive.read("config.json")))
+        weights = {}
+        with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as h5:
+            h5.visititems(lambda name, item: weights.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None)
+    return config, weights
+
+
+def assert_same_results(local: Path, remote: Path) -> list[str]:
+    """Every array, table, JSON record and model under results/ is equal in both runs; returns the compared files."""
     mine, theirs = result_files(local), result_files(remote)
     assert set(mine) == set(theirs), f"different outputs: {sorted(set(mine) ^ set(theirs))}"
-    compared = 0
+    compared = []
     for name, path in mine.items():
         other = theirs[name]
         if path.suffix == ".npz":
@@ -95,9 +120,14 @@ def assert_same_results(local: Path, remote: Path) -> int:
             if isinstance(a, dict):
                 a, b = ({k: v for k, v in d.items() if not NOT_RESULTS.search(k)} for d in (a, b))
             assert a == b, f"{name} differs"
+        elif path.suffix == ".keras":
+            (config_a, weights_a), (config_b, weights_b) = keras_weights(path), keras_weights(other)
+            assert config_a == config_b and weights_a.keys() == weights_b.keys() and weights_a, name
+            for key, array in weights_a.items():
+                assert np.array_equal(array, weights_b[key]), f"{name}: weight {key} differs"
         else:
             continue
-        compared += 1
+        compared.append(name)
     return compared
 
 
@@ -169,4 +199,6 @@ def test_smallest_experiment_on_slurm_equals_local_run(cluster, tmp_path):
             assert int(job["NumCPUs"]) == min(CPUS, profile["set-threads"][rule]), job
     assert "download" not in rules and "prepare" in rules
 
-    assert assert_same_results(local, remote) >= 1
+    compared = assert_same_results(local, remote)
+    assert "results/data/BasicMotions/prepared.npz" in compared
+    assert any(name.endswith(".keras") for name in compared) and "results/tables/runs.tsv" in compared
