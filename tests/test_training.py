@@ -34,19 +34,23 @@ def outputs(folder, seeds):
     return [[str(folder / f"seed{s}" / name) for s in seeds] for name in ("model.keras", "history.tsv", "run.json")]
 
 
-def baseline(npz, folder, seeds, **kwargs):
+TINY_GRU = {"units": 8, "layers": 2, "dropout": 0.2}  # dropout: random state that must be reset per seed too
+
+
+def baseline(npz, folder, seeds, model="fcn", network=TINY_FCN, **kwargs):
     models, histories, records = outputs(folder, seeds)
-    status = training.run_baseline(npz, "fcn", TINY_FCN, HP, 2, seeds, kwargs.pop("train_fraction", "1"),
+    status = training.run_baseline(npz, model, network, HP, 2, seeds, kwargs.pop("train_fraction", "1"),
                                    models, histories, records, threads=1, **kwargs)
     return status, models, records
 
 
-def test_same_seed_gives_identical_metrics_twice(npz, tmp_path):
+@pytest.mark.parametrize("model,network", [("fcn", TINY_FCN), ("gru", TINY_GRU)])
+def test_same_seed_gives_identical_metrics_twice(npz, tmp_path, model, network):
     """Seed 1 trained after seed 0 in one job (sharing its compiled functions) and alone: the same numbers."""
     tables = []
     for name, seeds in (("first", [0, 1]), ("second", [1])):
-        _, models, records = baseline(npz, tmp_path / name, seeds)
-        tables.append(metrics.evaluate_run(npz, "BasicMotions", "fcn", "lr0.01-bs8-ep3", "baseline/frac1", seeds,
+        _, models, records = baseline(npz, tmp_path / name, seeds, model, network)
+        tables.append(metrics.evaluate_run(npz, "BasicMotions", model, "lr0.01-bs8-ep3", "baseline/frac1", seeds,
                                            models, records, str(tmp_path / name / "metrics.tsv")))
     numbers = metrics.METRICS + ["epochs_run", "best_epoch"]
     pd.testing.assert_frame_equal(tables[0][numbers].iloc[1:].reset_index(drop=True), tables[1][numbers])

@@ -144,8 +144,10 @@ class Compiled:
             compile_fn(initial)
             self.model = initial
             return initial
-        names = [v.path for v in initial.variables]
-        if names != [v.path for v in self.model.variables]:
+        def layout(model):  # names carry Keras' per-process counters (gru_cell_1, ...): compare shapes
+            return [(tuple(v.shape), str(v.dtype)) for v in model.variables]
+
+        if layout(initial) != layout(self.model):
             raise ValueError("a seed's network differs from the job's first network")
         for target, source in zip(self.model.variables, initial.variables):
             target.assign(source)
