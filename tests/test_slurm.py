@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -167,7 +168,9 @@ def test_smallest_experiment_on_slurm_equals_local_run(cluster, tmp_path):
         finally:
             local_run.kill()
     jobs = slurm_jobs()
-    print(f"SLURM run {slurm_s:.0f} s (local run alongside), {len(jobs)} SLURM jobs")
+    busy_s = sum((datetime.fromisoformat(j["EndTime"]) - datetime.fromisoformat(j["StartTime"])).total_seconds()
+                 for j in jobs if j.get("EndTime", "Unknown") != "Unknown")
+    print(f"SLURM run {slurm_s:.0f} s (local run alongside): {len(jobs)} SLURM jobs, {busy_s:.0f} s inside jobs")
     assert local_rc == 0, f"local run failed ({local_rc}):\n{(tmp_path / 'local.log').read_text()[-6000:]}"
     assert run.returncode == 0, (
         f"SLURM run failed ({run.returncode}{', killed by timeout' if run.returncode == 137 else ''}):\n"

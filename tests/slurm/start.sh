@@ -45,6 +45,9 @@ munged --force --key-file="$scratch/munge-key/munge.key" --socket="$socket" \
     --pid-file="$scratch/munged.pid" --log-file="$scratch/log/munged.log" \
     --seed-file="$scratch/munge-key/munge.seed"
 
+# A name of its own, so stop.sh can tell this cluster's job processes from any other's.
+name="synthtl$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+echo "$name" >"$scratch/cluster_name"
 cpus=$(nproc)
 gpus="$scratch/gpu[0-$((cpus - 1))]"
 for i in $(seq 0 $((cpus - 1))); do
@@ -57,7 +60,7 @@ fi
 mkdir -p /etc/slurm
 cat >"$conf" <<CONF
 $marker for the cluster in $scratch
-ClusterName=synthtl
+ClusterName=$name
 SlurmctldHost=localhost
 SlurmUser=root
 SlurmdUser=root

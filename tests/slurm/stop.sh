@@ -8,9 +8,24 @@ marker="# written by synthtl tests/slurm/start.sh"
 
 if [ -e "$scratch/slurmctld.pid" ]; then
     timeout 10 scancel --full --partition=debug 2>/dev/null
-    for _ in $(seq 50); do  # up to 5 s for the job steps to end
+    for _ in $(seq 150); do  # up to 15 s for the job steps to end
         [ -z "$(timeout 5 squeue -h -t running,pending,completing -o %i 2>/dev/null)" ] && break
         sleep 0.1
+    done
+fi
+
+# Job processes that outlived their job step (proctrack/linuxproc follows parent links
+# only, so a process whose parent died escapes scancel): found by this cluster's name in
+# their environment, ended by pid.
+if [ -e "$scratch/cluster_name" ]; then
+    name=$(cat "$scratch/cluster_name")
+    for environ in /proc/[0-9]*/environ; do
+        pid=${environ#/proc/}
+        pid=${pid%/environ}
+        if { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qx "SLURM_CLUSTER_NAME=$name"; then
+            echo "stop.sh: ending leftover job process $pid" >&2
+            kill -9 "$pid" 2>/dev/null
+        fi
     done
 fi
 
