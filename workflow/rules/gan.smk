@@ -11,6 +11,7 @@ rule train_gan:
     params:
         settings=get_gan_settings,
         seed=config["gan"]["seed"],
+        mixed_precision=config["gan"]["mixed_precision"],
     log:
         "logs/train_gan/{dataset}/{generator}/frac{fraction}.log",
     benchmark:
@@ -33,6 +34,7 @@ rule synthesize:
         synthetic="results/synthetic/{dataset}/{generator}/frac{fraction}/synthetic.npz",
     params:
         multiple=config["gan"]["synthetic_multiple"],
+        mixed_precision=config["gan"]["mixed_precision"],
     log:
         "logs/synthesize/{dataset}/{generator}/frac{fraction}.log",
     threads: get_gan_threads

@@ -9,4 +9,5 @@ synthesize(
     multiple=snakemake.params.multiple,
     out_path=snakemake.output.synthetic,
     threads=snakemake.threads,
+    mixed_precision=snakemake.params.mixed_precision,
 )

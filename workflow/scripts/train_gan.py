@@ -13,4 +13,5 @@ train_generator(
     model_dir=snakemake.output.model,
     history_path=snakemake.output.history,
     threads=snakemake.threads,
+    mixed_precision=snakemake.params.mixed_precision,
 )

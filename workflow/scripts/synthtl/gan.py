@@ -4,7 +4,12 @@ The generator maps noise and a class label to a (time, channels) series (label e
 joined to the noise, dense projection, two upsampling conv blocks, cropped to the length);
 the critic is a strided conv net with a projection head (Miyato & Koyama 2018) for the
 label. `ConditionalWGAN` is a keras.Model with its own train_step, following Keras 3's
-"Customizing fit()" GAN pattern; `KerasTrainer` holds what it shares with TimeGAN.
+"Customizing fit()" GAN pattern; the helpers below it are shared with TimeGAN.
+
+Under Keras' mixed_float16 policy (gan.mixed_precision) the layers compute in float16 but
+the series, the scores and every loss are float32, the gradient penalty is taken in
+float32, and each optimizer is a LossScaleOptimizer whose scale_loss() the train steps
+apply before differentiating (its apply() unscales and skips steps with non-finite grads).
 """
 
 from __future__ import annotations
@@ -36,8 +41,8 @@ def build_wgan_generator(length: int, channels: int, n_classes: int, latent_dim:
         h = layers.UpSampling1D(2)(h)
         h = layers.Conv1D(width, 5, padding="same")(h)
         h = layers.LeakyReLU(0.2)(layers.BatchNormalization()(h))
-    h = layers.Conv1D(channels, 5, padding="same", name="series")(h)
-    series = layers.Cropping1D((0, 4 * start - length))(h)
+    h = layers.Conv1D(channels, 5, padding="same", dtype="float32", name="series")(h)  # float32 under mixed precision
+    series = layers.Cropping1D((0, 4 * start - length), dtype="float32")(h)
     return keras.Model([z, label], series, name="wgan_generator")
 
 
@@ -51,7 +56,7 @@ def build_wgan_critic(length: int, channels: int, n_classes: int, filters: int =
     features = layers.Flatten()(h)
     embedded = layers.Flatten()(layers.Embedding(n_classes, features.shape[-1])(label[:, None]))
     projection = layers.Dot(axes=1)([features, embedded])
-    score = layers.Add()([layers.Dense(1)(features), projection])
+    score = layers.Add(dtype="float32")([layers.Dense(1)(features), projection])  # float32 under mixed precision
     return keras.Model([x, label], score, name="wgan_critic")
 
 
@@ -86,7 +91,7 @@ class ConditionalWGAN(keras.Model):
         with tf.GradientTape() as tape:
             tape.watch(mixed)
             score = self.critic([mixed, labels], training=True)
-        grads = tape.gradient(score, mixed)
+        grads = ops.cast(tape.gradient(score, mixed), "float32")
         norm = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2)) + 1e-12)
         return ops.mean(ops.square(norm - 1.0))
 
@@ -103,7 +108,8 @@ class ConditionalWGAN(keras.Model):
                 d_fake = ops.mean(self.critic([fake, labels], training=True))
                 gp = self.gradient_penalty(real, fake, labels)
                 d_loss = d_fake - d_real + self.gp_weight * gp
-            grads = tape.gradient(d_loss, self.critic.trainable_variables)
+                scaled = self.d_optimizer.scale_loss(d_loss)  # loss scaling under mixed precision
+            grads = tape.gradient(scaled, self.critic.trainable_variables)
             self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
             return i + 1, d_loss, gp, d_real - d_fake
 
@@ -115,7 +121,8 @@ class ConditionalWGAN(keras.Model):
         with tf.GradientTape() as tape:
             fake = self.generator([z, labels], training=True)
             g_loss = -ops.mean(self.critic([fake, labels], training=True))
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        grads = tape.gradient(scaled, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
         # 3. Track the losses; Keras resets the trackers every epoch.
         for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("gp", gp), ("w_distance", w_distance)):
@@ -147,6 +154,17 @@ class LossMonitor(keras.callbacks.Callback):
         self.rows.append(row)
         if self.on_epoch is not None:
             self.on_epoch(row)
+
+
+def mixed_precision_active() -> bool:
+    """Whether Keras' global policy computes in float16 (runtime.configure(..., mixed_precision=True))."""
+    return keras.mixed_precision.global_policy().compute_dtype == "float16"
+
+
+def make_optimizer(learning_rate: float, **kwargs) -> keras.optimizers.Optimizer:
+    """Adam, wrapped in a LossScaleOptimizer when the mixed_float16 policy is active."""
+    optimizer = keras.optimizers.Adam(learning_rate, **kwargs)
+    return keras.optimizers.LossScaleOptimizer(optimizer) if mixed_precision_active() else optimizer
 
 
 def real_batches(X: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
@@ -201,12 +219,13 @@ class WGANGenerator(Generator):
         """Train the WGAN-GP for epochs x steps_per_epoch generator steps."""
         self._remember(X, y, n_classes)
         s = self.settings
+        self.mixed_precision = mixed_precision_active()
         keras.utils.set_random_seed(self.seed)
         self.network = self._build()
         critic = build_wgan_critic(*self.shape, self.n_classes, s["filters"])
         gan = ConditionalWGAN(self.network, critic, s["latent_dim"], s["n_critic"], s["gp_weight"], seed=self.seed)
-        gan.compile(d_optimizer=keras.optimizers.Adam(s["learning_rate"], beta_1=0.5, beta_2=0.9),
-                    g_optimizer=keras.optimizers.Adam(s["learning_rate"], beta_1=0.5, beta_2=0.9))
+        gan.compile(d_optimizer=make_optimizer(s["learning_rate"], beta_1=0.5, beta_2=0.9),
+                    g_optimizer=make_optimizer(s["learning_rate"], beta_1=0.5, beta_2=0.9))
         data = real_batches(X, y, s["batch_size"], self.seed)
         return monitored_fit(gan, data, s["epochs"], s["steps_per_epoch"], s["max_abs_loss"], on_epoch)
 

@@ -48,6 +48,7 @@ class Generator:
         self.settings = settings
         self.shape: tuple[int, int] | None = None  # (time, channels) of the data it was fitted on
         self.n_classes: int | None = None
+        self.mixed_precision = False  # trained under Keras' mixed_float16 policy (set by the TensorFlow generators)
 
     def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int | None = None,
             on_epoch: Callable[[dict], None] | None = None) -> list[dict]:
@@ -83,7 +84,7 @@ class Generator:
 
     def _spec(self) -> dict:
         return {"name": self.name, "seed": self.seed, "settings": self.settings, "shape": list(self.shape),
-                "n_classes": self.n_classes}
+                "n_classes": self.n_classes, "mixed_precision": self.mixed_precision}
 
     def _write_spec(self, folder: str | Path) -> Path:
         folder = Path(folder)
@@ -97,6 +98,8 @@ class Generator:
         generator = cls(seed=spec["seed"], **spec["settings"])
         generator.shape = tuple(spec["shape"])
         generator.n_classes = spec["n_classes"]
+        # informational: weights are float32 under either policy, so loading does not depend on it
+        generator.mixed_precision = bool(spec.get("mixed_precision", False))
         return generator
 
 
@@ -149,17 +152,19 @@ def write_history(rows: list[dict], path: str | Path) -> None:
 
 
 def train_generator(npz_path: str | Path, dataset: str, generator: str, fraction: str | float, settings: dict,
-                    seed: int, model_dir: str | Path, history_path: str | Path, threads: int | None = None) -> list[dict]:
+                    seed: int, model_dir: str | Path, history_path: str | Path, threads: int | None = None,
+                    mixed_precision: bool = False) -> list[dict]:
     """Fit one generator on ONE fraction of TRAIN, save it and its per-epoch history.
 
-    With `threads`, a TensorFlow generator first sets up TensorFlow (synthtl.runtime) and the
-    seeds. A diverging loss raises DivergenceError naming the dataset, generator, fraction and step.
+    With `threads`, a TensorFlow generator first sets up TensorFlow (synthtl.runtime: threads,
+    the mixed_float16 policy when `mixed_precision`) and the seeds. A diverging loss raises
+    DivergenceError naming the dataset, generator, fraction and step.
     """
     fraction = fmt_frac(float(fraction))
     if threads is not None and NEEDS_TENSORFLOW.get(generator, True):
         from synthtl import runtime  # noqa: PLC0415  (jitter jobs never import TensorFlow)
 
-        runtime.configure(threads)
+        runtime.configure(threads, mixed_precision=mixed_precision)
         runtime.seed_everything(seed)
     X, y = load_split(npz_path, "train", fraction=fraction)
     n_classes = len(load_classes(npz_path))
@@ -184,13 +189,13 @@ def train_generator(npz_path: str | Path, dataset: str, generator: str, fraction
 
 
 def synthesize(model_dir: str | Path, npz_path: str | Path, multiple: float, out_path: str | Path,
-               threads: int | None = None) -> dict:
-    """Sample a class-balanced set of round(multiple x real TRAIN size) cases into synthetic.npz."""
+               threads: int | None = None, mixed_precision: bool = False) -> dict:
+    """Sample a class-balanced set of round(multiple x real TRAIN size) cases into synthetic.npz (float32)."""
     spec = json.loads((Path(model_dir) / SPEC_FILE).read_text()) if (Path(model_dir) / SPEC_FILE).is_file() else {}
     if threads is not None and NEEDS_TENSORFLOW.get(spec.get("name"), True):
         from synthtl import runtime  # noqa: PLC0415
 
-        runtime.configure(threads)
+        runtime.configure(threads, mixed_precision=mixed_precision)
     X_train, _ = load_split(npz_path, "train")
     classes = load_classes(npz_path)
     model = load_generator(model_dir)

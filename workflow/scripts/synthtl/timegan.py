@@ -8,6 +8,8 @@ generator/embedder updates per discriminator update, which is skipped while its 
 below 0.15; here all updates of one joint step share its real batch). Label conditioning, absent from the original: a one-hot label is joined to
 every time step of the generator's noise, the supervisor's and the discriminator's input.
 Data are min-max scaled to [0, 1] per channel for training, as in the original.
+Under mixed precision every network's output layer and so every loss is float32, and the
+optimizers scale their losses (see synthtl.gan).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from synthtl.gan import labelled_noise_batches, monitored_fit, real_batches
+from synthtl.gan import labelled_noise_batches, make_optimizer, mixed_precision_active, monitored_fit, real_batches
 from synthtl.generators import Generator
 
 PHASES = ("embedding", "supervised", "joint")
@@ -39,7 +41,7 @@ def _rnn(name: str, in_dim: int, hidden: int, num_layers: int, out_dim: int, len
         inputs.append(label)
     for _ in range(num_layers):
         h = layers.GRU(hidden, return_sequences=True)(h)
-    out = layers.Dense(out_dim, activation=activation)(h)
+    out = layers.Dense(out_dim, activation=activation, dtype="float32")(h)  # float32 under mixed precision
     return keras.Model(inputs, out, name=name)
 
 
@@ -93,7 +95,7 @@ class ConditionalTimeGAN(keras.Model):
         parts = {"e0": ("embedder", "recovery"), "e": ("embedder", "recovery"), "s": ("supervisor",),
                  "g": ("generator", "supervisor"), "d": ("discriminator",)}
         self.var_lists = {k: [v for n in names for v in self.nets[n].trainable_variables] for k, names in parts.items()}
-        self.optimizers = {k: keras.optimizers.Adam(learning_rate) for k in parts}
+        self.optimizers = {k: make_optimizer(learning_rate) for k in parts}
         for k, opt in self.optimizers.items():
             opt.build(self.var_lists[k])
 
@@ -101,8 +103,12 @@ class ConditionalTimeGAN(keras.Model):
     def metrics(self) -> list:
         return list(self.trackers[self.phase].values())
 
-    def _apply(self, key: str, tape, loss) -> None:
-        self._update(key, tape.gradient(loss, self.var_lists[key]))
+    def _scaled(self, key: str, loss):
+        """The loss as optimizer `key` differentiates it (scaled under mixed precision); call inside the tape."""
+        return self.optimizers[key].scale_loss(loss)
+
+    def _apply(self, key: str, tape, scaled_loss) -> None:
+        self._update(key, tape.gradient(scaled_loss, self.var_lists[key]))
 
     def _update(self, key: str, grads):
         self.optimizers[key].apply_gradients(zip(grads, self.var_lists[key]))
@@ -135,14 +141,15 @@ class ConditionalTimeGAN(keras.Model):
             # 1. Autoencoder: embedder + recovery reconstruct the data.
             with tf.GradientTape() as tape:
                 e_loss_t0, _ = self._embedding_losses(x, labels)
-                e_loss0 = 10.0 * ops.sqrt(e_loss_t0)
+                e_loss0 = self._scaled("e0", 10.0 * ops.sqrt(e_loss_t0))
             self._apply("e0", tape, e_loss0)
             values = {"e_loss": e_loss_t0}
         elif self.phase == "supervised":
             # 2. Supervisor learns next-step dynamics in the (real) latent space.
             with tf.GradientTape() as tape:
                 _, s_loss = self._embedding_losses(x, labels)
-            self._apply("s", tape, s_loss)
+                scaled = self._scaled("s", s_loss)
+            self._apply("s", tape, scaled)
             values = {"s_loss": s_loss}
         else:
             # 3. Joint: two generator and embedder updates, then the discriminator.
@@ -152,10 +159,11 @@ class ConditionalTimeGAN(keras.Model):
                 z = keras.random.uniform(shape, seed=self.seed_generator)
                 with tf.GradientTape() as tape:
                     g_loss, g_loss_u, g_loss_v, s_loss = self._generator_losses(x, labels, z)
-                self._apply("g", tape, g_loss)
+                    scaled = self._scaled("g", g_loss)
+                self._apply("g", tape, scaled)
                 with tf.GradientTape() as tape:
                     e_loss_t0, s_loss_real = self._embedding_losses(x, labels)
-                    e_loss = 10.0 * ops.sqrt(e_loss_t0) + 0.1 * s_loss_real
+                    e_loss = self._scaled("e", 10.0 * ops.sqrt(e_loss_t0) + 0.1 * s_loss_real)
                 self._apply("e", tape, e_loss)
                 return i + 1, e_loss_t0, s_loss, g_loss_u, g_loss_v
 
@@ -170,7 +178,8 @@ class ConditionalTimeGAN(keras.Model):
                 d_loss = (_bce(self.discriminator([h, labels], training=True), 1.0)
                           + _bce(self.discriminator([h_hat, labels], training=True), 0.0)
                           + GAMMA * _bce(self.discriminator([e_hat, labels], training=True), 0.0))
-            grads = tape.gradient(d_loss, self.var_lists["d"])
+                scaled = self._scaled("d", d_loss)
+            grads = tape.gradient(scaled, self.var_lists["d"])
             # the original trains the discriminator only while it is not too good (loss > 0.15)
             tf.cond(d_loss > 0.15, lambda: self._update("d", grads), lambda: tf.constant(False))
             values = {"e_loss": e_loss_t0, "s_loss": s_loss, "g_loss_u": g_loss_u, "g_loss_v": g_loss_v,
@@ -203,6 +212,7 @@ class TimeGANGenerator(Generator):
         """Each of the three phases for epochs x steps_per_epoch steps, on min-max scaled data."""
         self._remember(X, y, n_classes)
         s = self.settings
+        self.mixed_precision = mixed_precision_active()
         self.low, self.high = X.min(axis=(0, 1)), X.max(axis=(0, 1))
         scaled = (X - self.low) / np.maximum(self.high - self.low, 1e-7)
         keras.utils.set_random_seed(self.seed)
