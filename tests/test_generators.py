@@ -71,6 +71,40 @@ def test_generator_fits_and_samples_shape_labels_and_balance(name, npz, tmp_path
     np.testing.assert_allclose(X_again, X_syn, rtol=1e-5, atol=1e-5)
 
 
+@pytest.fixture
+def mixed_precision():
+    """The mixed_float16 policy for one test, float32 again afterwards (other tests are unaffected)."""
+    import keras
+
+    from synthtl import runtime
+
+    runtime.configure(2, mixed_precision=True)
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+@pytest.mark.parametrize("name", ["wgan", "timegan"])
+def test_generator_trains_and_samples_float32_under_mixed_precision(name, npz, tmp_path, mixed_precision):
+    import json
+
+    X, y = load_split(npz, "train", fraction=0.5)
+    X = X[:, :24]
+    model = make_generator(name, {**TINY[name], "epochs": 1, "steps_per_epoch": 2}, seed=3)
+    rows = model.fit(X, y, n_classes=4)
+    network = model.network if name == "wgan" else model.sampler
+    dtypes = {layer.compute_dtype for layer in network.layers if layer.trainable_weights}
+    assert "float16" in dtypes  # the policy really was in effect ...
+    assert network.outputs[0].dtype == "float32"  # ... but the series come out in float32
+    losses = [v for row in rows for k, v in row.items() if k not in ("epoch", "step", "phase", "seconds")]
+    assert losses and np.isfinite(losses).all()
+    X_syn, y_syn = model.sample([2, 1, 1, 1])
+    assert X_syn.shape == (5, 24, 6) and X_syn.dtype == np.float32 and np.isfinite(X_syn).all()
+    assert X_syn.std() > 0
+    model.save(tmp_path / "model")
+    assert json.loads((tmp_path / "model" / gen.SPEC_FILE).read_text())["mixed_precision"] is True
+
+
 def test_same_seed_same_generator(npz, tf_runtime):
     X, y = load_split(npz, "train", fraction=0.5)
     samples = []
