@@ -75,8 +75,9 @@ def test_adding_a_seed_trains_only_the_new_seed(cell):
 @pytest.mark.workflow
 def test_adding_a_fraction_schedules_only_that_fractions_work(cell):
     config = copy.deepcopy(TRANSFER_CELL_CONFIG)
-    config["fractions"] = [0.5, 1.0]
+    config["fractions"] = [0.25, 0.5]  # 0.25 is new: prepared.npz stores ranks, not a fraction list
     jobs, output = plan(cell, config)
     assert {"train_gan": 1, "synthesize": 1, "pretrain": 1, "finetune": 1}.items() <= jobs.items(), output[-3000:]
+    assert not {"download", "prepare"} & set(jobs), jobs  # the data are not prepared again
     assert "baseline" not in jobs, jobs  # the full regime's baseline does not depend on the GAN fractions
     assert jobs.get("evaluate") == 2, jobs

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import snakemake, tiny_config
-from synthtl.data import load_classes, load_split
+from synthtl.data import fraction_index, load_classes, load_split
 
 pytestmark = pytest.mark.workflow
 
@@ -54,14 +54,14 @@ def test_data_stage_from_a_mirror_folder(tmp_path, shared_uea):
         assert meta["n_train"] + meta["n_val"] == int(row["TrainSize"]) and meta["n_test"] == int(row["TestSize"])
         assert (meta["n_classes"], meta["n_channels"], meta["length"]) == \
             (int(row["NumberClasses"]), int(row["Channels"]), int(row["Length"]))
-        assert set(meta["fraction_sizes"]) == {"0.25", "0.5", "1"}
         assert meta["settings"]["seed"] == 0 and meta["settings"]["val_fraction"] == 0.2  # schema defaults filled in
 
         npz = tmp_path / "results" / "data" / name / "prepared.npz"
         X, y = load_split(npz, "train")
         assert X.shape == (meta["n_train"], meta["length"], meta["n_channels"]) and X.dtype == np.float32
         X_half, _ = load_split(npz, "train", 0.5)
-        assert len(X_half) == meta["fraction_sizes"]["0.5"]
+        quarter, half, full = (set(fraction_index(npz, f)) for f in (0.25, 0.5, 1))
+        assert quarter < half < full == set(range(meta["n_train"])) and len(X_half) == len(half)
         assert list(load_classes(npz)) == meta["classes"]
         for step in ("download", "prepare"):
             assert (tmp_path / "logs" / step / f"{name}.log").is_file()

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import REPO
 from synthtl import generators as gen
-from synthtl.data import load_split, prepare, write_prepared
+from synthtl.data import fraction_index, load_split, prepare, write_prepared
 from synthtl.fetch import embedded_dir
 from synthtl.generators import DivergenceError, balanced_counts, check_losses, make_generator
 
@@ -139,7 +139,7 @@ def test_a_gan_fed_one_fraction_sees_only_that_fractions_cases(npz, tmp_path, mo
                         tmp_path / "model", tmp_path / "history.tsv")
     (X, y), = Recording.received
     with np.load(npz) as data:
-        index = data["fraction_index_0.5"]
+        index = fraction_index(npz, 0.5)
         X_train, y_train = data["X_train"], data["y_train"]
         others = np.concatenate([np.delete(X_train, index, axis=0), data["X_val"], data["X_test"]])
     np.testing.assert_array_equal(X, X_train[index])

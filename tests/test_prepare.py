@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthtl.data import PrepareError, harmonise, load_classes, load_split, prepare, write_prepared
+from synthtl.data import PrepareError, fraction_index, harmonise, load_classes, load_split, prepare, write_prepared
 from synthtl.fetch import embedded_dir
 
 SHARED = ["ArticularyWordRecognition", "AtrialFibrillation", "BasicMotions", "Epilepsy", "ERing",
@@ -226,6 +226,14 @@ def test_min_per_class_that_cannot_be_met_names_dataset_fraction_and_class(files
     assert "min_per_class" in message
 
 
+def test_a_fraction_read_later_that_cannot_keep_a_class_names_it(files, tmp_path):
+    train, test = files["mirror:AtrialFibrillation"]  # the workflow prepares without a fraction list
+    arrays, meta = prepare(train, test, "AtrialFibrillation", {**SETTINGS, "min_per_class": 5})
+    write_prepared(arrays, meta, tmp_path / "prepared.npz", tmp_path / "meta.json")
+    with pytest.raises(PrepareError, match=r"^AtrialFibrillation: fraction 0\.5 cannot keep 5 case\(s\) of class"):
+        load_split(tmp_path / "prepared.npz", "train", 0.5)
+
+
 @pytest.mark.parametrize("name", ["BasicMotions", "JapaneseVowels"])
 def test_test_values_do_not_reach_train_val_or_statistics(files, prepared, tmp_path, name):
     train, test = files[f"embedded:{name}"]
@@ -337,5 +345,10 @@ def test_written_files_load_back(prepared, tmp_path):
     assert list(load_classes(npz)) == meta["classes"]
     with pytest.raises(ValueError, match="train split only"):
         load_split(npz, "val", 0.25)
-    with pytest.raises(KeyError, match="no fraction_index_0.3"):
-        load_split(npz, "train", 0.3)
+    # any fraction can be read, not only those listed when preparing: nested between its neighbours
+    X3, y3 = load_split(npz, "train", 0.3)
+    index3 = fraction_index(npz, 0.3)
+    assert set(arrays["fraction_index_0.25"]) <= set(index3) <= set(arrays["fraction_index_0.5"])
+    assert np.array_equal(X3, arrays["X_train"][index3]) and np.array_equal(y3, arrays["y_train"][index3])
+    for f in FRACTIONS:
+        assert np.array_equal(fraction_index(npz, f), arrays[f"fraction_index_{f:g}"])

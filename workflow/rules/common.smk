@@ -16,8 +16,6 @@ synthtl_config.check(config, SCHEMA)  # clear messages, before any job
 validate(config, schema=SCHEMA, set_default=True)  # fills in the defaults
 
 DATASETS = config["datasets"]
-# 1.0 is always prepared: the full regime's baseline and fine-tuning use all of TRAIN.
-FRACTIONS = sorted({fmt_frac(f) for f in config["fractions"]} | {"1"}, key=float)
 GAN_FRACTIONS = sorted({fmt_frac(f) for f in config["fractions"]}, key=float)
 
 

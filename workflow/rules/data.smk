@@ -30,7 +30,6 @@ rule prepare:
         meta="results/data/{dataset}/meta.json",
     params:
         settings=config["prepare"],
-        fractions=FRACTIONS,
     log:
         "logs/prepare/{dataset}.log",
     threads: 1

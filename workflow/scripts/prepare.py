@@ -9,7 +9,6 @@ prepare_files(
     snakemake.input.record,
     snakemake.wildcards.dataset,
     snakemake.params.settings,
-    snakemake.params.fractions,
     snakemake.output.npz,
     snakemake.output.meta,
 )

@@ -141,24 +141,33 @@ def validation_split(y: np.ndarray, val_fraction: float, rng: np.random.Generato
     return np.sort(np.asarray(val, dtype=np.int64))
 
 
-def nested_fractions(
-    y: np.ndarray, fractions: list[float], rng: np.random.Generator, min_per_class: int, dataset: str, classes
-) -> dict[str, np.ndarray]:
-    """Stratified, nested subsets: one seeded order per class, each fraction takes its first cases."""
-    orders = stratified_permutation(y, rng)
-    subsets = {}
-    for fraction in sorted(fractions):
-        chosen = []
-        for c, order in orders.items():
-            k = max(min_per_class, int(round(fraction * len(order))))
-            if k > len(order):
-                raise PrepareError(
-                    f"{dataset}: fraction {fmt_frac(fraction)} cannot keep {min_per_class} case(s) of class "
-                    f"{str(classes[c])!r}: the training split has only {len(order)} (prepare.min_per_class)"
-                )
-            chosen.extend(order[:k])
-        subsets[fmt_frac(fraction)] = np.sort(np.asarray(chosen, dtype=np.int64))
-    return subsets
+def fraction_ranks(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each case's position in a seeded random order of its class: the basis of every fraction subset."""
+    rank = np.empty(len(y), dtype=np.int64)
+    for order in stratified_permutation(y, rng).values():
+        rank[order] = np.arange(len(order))
+    return rank
+
+
+def fraction_subset(y: np.ndarray, rank: np.ndarray, fraction: float, min_per_class: int, dataset: str,
+                    classes) -> np.ndarray:
+    """Indices of the stratified subset `fraction`: per class, the cases ranked below max(min_per_class, round(f·n)).
+
+    One ranking serves every fraction, so the subsets are nested (0.25 inside 0.5) and any
+    fraction can be asked for later without preparing the data again.
+    """
+    chosen = []
+    for c in range(len(classes)):
+        members = y == c
+        n = int(members.sum())
+        k = max(min_per_class, int(round(float(fraction) * n)))
+        if k > n:
+            raise PrepareError(
+                f"{dataset}: fraction {fmt_frac(fraction)} cannot keep {min_per_class} case(s) of class "
+                f"{str(classes[c])!r}: the training split has only {n} (prepare.min_per_class)"
+            )
+        chosen.append(np.flatnonzero(members & (rank < k)))
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
 def _channel_means(cases: list[np.ndarray]) -> np.ndarray:
@@ -170,8 +179,13 @@ def _channel_means(cases: list[np.ndarray]) -> np.ndarray:
     return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
 
 
-def prepare(train_path: str | Path, test_path: str | Path, dataset: str, settings: dict, fractions: list) -> tuple[dict, dict]:
-    """Parse, harmonise, fill, encode, split, normalise: the arrays of prepared.npz and the meta.json dict."""
+def prepare(train_path: str | Path, test_path: str | Path, dataset: str, settings: dict,
+            fractions: list = ()) -> tuple[dict, dict]:
+    """Parse, harmonise, fill, encode, split, normalise: the arrays of prepared.npz and the meta.json dict.
+
+    Fraction subsets come from `fraction_rank` (see fraction_subset); `fractions` adds
+    their indices as fraction_index_{f} and checks now that each keeps every class.
+    """
     train_cases, train_labels = read_ts(train_path)
     test_cases, test_labels = read_ts(test_path)
     n_channels = {case.shape[1] for case in train_cases + test_cases}
@@ -205,13 +219,16 @@ def prepare(train_path: str | Path, test_path: str | Path, dataset: str, setting
     def scale(X):
         return ((X - mean) / std).astype(np.float32)
 
-    subsets = nested_fractions(y_train, fractions, rng, settings["min_per_class"], dataset, classes)
+    rank = fraction_ranks(y_train, rng)
+    subsets = {fmt_frac(f): fraction_subset(y_train, rank, f, settings["min_per_class"], dataset, classes)
+               for f in sorted(fractions)}
     arrays = {
         "X_train": scale(X_train), "y_train": y_train.astype(np.int64),
         "X_val": scale(X_val), "y_val": y_val.astype(np.int64),
         "X_test": scale(X_test), "y_test": y_test.astype(np.int64),
         "classes": classes, "train_index": train_idx, "val_index": val_idx,
         "norm_mean": mean.astype(np.float32), "norm_std": std.astype(np.float32),
+        "dataset": np.array(dataset), "fraction_rank": rank, "min_per_class": np.array(settings["min_per_class"]),
         **{f"fraction_index_{f}": idx for f, idx in subsets.items()},
     }
 
@@ -228,7 +245,7 @@ def prepare(train_path: str | Path, test_path: str | Path, dataset: str, setting
         "equal_length": len(set(lengths["train"] + lengths["test"])) == 1,
         "n_classes": int(len(classes)), "classes": [str(c) for c in classes],
         "class_counts": {"train": counts(y_train), "val": counts(y_val), "test": counts(y_test)},
-        "fraction_sizes": {f: int(len(idx)) for f, idx in subsets.items()},
+        **({"fraction_sizes": {f: int(len(idx)) for f, idx in subsets.items()}} if subsets else {}),
         "missing_values_filled": n_missing,
         "settings": settings,
     }
@@ -246,9 +263,11 @@ def write_prepared(arrays: dict, meta: dict, npz_path: str | Path, meta_path: st
 
 
 def prepare_files(train_path: str | Path, test_path: str | Path, record_path: str | Path, dataset: str,
-                  settings: dict, fractions: list, npz_path: str | Path, meta_path: str | Path) -> dict:
+                  settings: dict, npz_path: str | Path, meta_path: str | Path) -> dict:
     """The prepare step: prepare the two .ts files, add the download record to the meta, write both outputs."""
-    arrays, meta = prepare(train_path, test_path, dataset, dict(settings), [float(f) for f in fractions])
+    # No fraction list: subsets are derived from fraction_rank when read, so adding a fraction
+    # to the config does not prepare the data again (and retrain everything downstream).
+    arrays, meta = prepare(train_path, test_path, dataset, dict(settings))
     meta["source"] = json.loads(Path(record_path).read_text())
     write_prepared(arrays, meta, npz_path, meta_path)
     log.info("%s: %s", dataset, {k: meta[k] for k in ("n_train", "n_val", "n_test", "length", "n_channels", "n_classes")})
@@ -266,13 +285,20 @@ def load_split(npz_path: str | Path, split: str, fraction: float | str | None = 
         if fraction is not None:
             if split != "train":
                 raise ValueError("fractions are subsets of the train split only")
-            key = f"fraction_index_{fmt_frac(float(fraction))}"
-            if key not in data.files:
-                raise KeyError(f"{npz_path}: no {key}; prepared fractions: "
-                               f"{[k.removeprefix('fraction_index_') for k in data.files if k.startswith('fraction_index_')]}")
-            index = data[key]
+            index = _fraction_index(data, fraction)
             X, y = X[index], y[index]
     return X, y
+
+
+def _fraction_index(data, fraction: float | str) -> np.ndarray:
+    return fraction_subset(data["y_train"], data["fraction_rank"], float(fraction), int(data["min_per_class"]),
+                           str(data["dataset"]), data["classes"])
+
+
+def fraction_index(npz_path: str | Path, fraction: float | str) -> np.ndarray:
+    """Indices into the train split of the nested, stratified subset `fraction`."""
+    with np.load(npz_path, allow_pickle=False) as data:
+        return _fraction_index(data, fraction)
 
 
 def load_classes(npz_path: str | Path) -> np.ndarray:
