@@ -44,6 +44,8 @@ rule evaluate:
         seeds=SEEDS,
     log:
         "logs/evaluate/{dataset}/{model}/{hp}/{run}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{dataset}/{model}/{hp}/{run}.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -32,6 +32,8 @@ rule prepare:
         settings=config["prepare"],
     log:
         "logs/prepare/{dataset}.log",
+    benchmark:
+        "results/benchmarks/prepare/{dataset}.tsv"
     threads: 1
     resources:
         mem_mb=2000,

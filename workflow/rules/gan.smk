@@ -37,6 +37,8 @@ rule synthesize:
         mixed_precision=config["gan"]["mixed_precision"],
     log:
         "logs/synthesize/{dataset}/{generator}/frac{fraction}.log",
+    benchmark:
+        "results/benchmarks/synthesize/{dataset}/{generator}/frac{fraction}.tsv"
     threads: get_gan_threads
     resources:
         mem_mb=4000,
