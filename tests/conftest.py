@@ -77,6 +77,24 @@ def snakemake(workdir: Path, *args: str, config: dict | None = None, timeout: fl
     return result
 
 
+PREPARE_SETTINGS = {"length": "resample", "target_length": "max", "missing": "interpolate", "val_fraction": 0.2,
+                    "min_per_class": 1, "seed": 0}
+
+
+@pytest.fixture(scope="session")
+def basicmotions_npz(tmp_path_factory) -> Path:
+    """BasicMotions prepared once from the .ts files shipped with aeon (fraction indices 0.5 and 1 listed)."""
+    from synthtl.data import prepare, write_prepared  # noqa: PLC0415
+    from synthtl.fetch import embedded_dir  # noqa: PLC0415
+
+    folder = embedded_dir("BasicMotions")
+    arrays, meta = prepare(folder / "BasicMotions_TRAIN.ts", folder / "BasicMotions_TEST.ts", "BasicMotions",
+                           dict(PREPARE_SETTINGS), [0.5, 1.0])
+    out = tmp_path_factory.mktemp("prepared")
+    write_prepared(arrays, meta, out / "prepared.npz", out / "meta.json")
+    return out / "prepared.npz"
+
+
 @pytest.fixture
 def run_snakemake():
     return snakemake

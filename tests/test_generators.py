@@ -10,12 +10,9 @@ import pytest
 
 from conftest import REPO
 from synthtl import generators as gen
-from synthtl.data import fraction_index, load_split, prepare, write_prepared
-from synthtl.fetch import embedded_dir
+from synthtl.data import fraction_index, load_split
 from synthtl.generators import DivergenceError, balanced_counts, check_losses, make_generator
 
-SETTINGS = {"length": "resample", "target_length": "max", "missing": "interpolate", "val_fraction": 0.2,
-            "min_per_class": 1, "seed": 0}
 # A few steps of each generator, tiny networks (aeon's _get_test_params idea).
 TINY = {
     "wgan": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "latent_dim": 4, "filters": 4, "n_critic": 2},
@@ -25,13 +22,9 @@ TINY = {
 
 
 @pytest.fixture(scope="module")
-def npz(tmp_path_factory):
+def npz(basicmotions_npz):
     """BasicMotions prepared from the .ts files shipped with aeon, fractions 0.5 and 1."""
-    folder = embedded_dir("BasicMotions")
-    arrays, meta = prepare(folder / "BasicMotions_TRAIN.ts", folder / "BasicMotions_TEST.ts", "BasicMotions",
-                           dict(SETTINGS), [0.5, 1.0])
-    out = tmp_path_factory.mktemp("prepared")
-    write_prepared(arrays, meta, out / "prepared.npz", out / "meta.json")
+    out = basicmotions_npz.parent
     return out / "prepared.npz"
 
 

@@ -6,11 +6,8 @@ import numpy as np
 import pytest
 
 from synthtl import networks, runtime, training
-from synthtl.data import load_split, prepare, write_prepared
-from synthtl.fetch import embedded_dir
+from synthtl.data import load_split
 
-SETTINGS = {"length": "resample", "target_length": "max", "missing": "interpolate", "val_fraction": 0.2,
-            "min_per_class": 1, "seed": 0}
 # aeon's _get_test_params idea: 4 filters / 8 units, two epochs.
 TINY = {
     "fcn": ("fcn", {"filters": [4, 4, 4], "kernel_sizes": [8, 5, 3]}),
@@ -22,13 +19,9 @@ TINY = {
 
 
 @pytest.fixture(scope="module")
-def npz(tmp_path_factory):
+def npz(basicmotions_npz):
     """BasicMotions prepared from the .ts files shipped with aeon."""
-    folder = embedded_dir("BasicMotions")
-    arrays, meta = prepare(folder / "BasicMotions_TRAIN.ts", folder / "BasicMotions_TEST.ts", "BasicMotions",
-                           dict(SETTINGS), [0.5, 1.0])
-    out = tmp_path_factory.mktemp("prepared")
-    write_prepared(arrays, meta, out / "prepared.npz", out / "meta.json")
+    out = basicmotions_npz.parent
     runtime.configure(2)
     return out / "prepared.npz"
 

@@ -9,23 +9,15 @@ import pandas as pd
 import pytest
 
 from synthtl import data, metrics, training
-from synthtl.data import prepare, write_prepared
-from synthtl.fetch import embedded_dir
 
-SETTINGS = {"length": "resample", "target_length": "max", "missing": "interpolate", "val_fraction": 0.2,
-            "min_per_class": 1, "seed": 0}
 TINY_FCN = {"filters": [4, 4, 4], "kernel_sizes": [8, 5, 3]}
 HP = {"learning_rate": 0.01, "batch_size": 8, "epochs": 3}
 
 
 @pytest.fixture(scope="module")
-def npz(tmp_path_factory):
+def npz(basicmotions_npz):
     """BasicMotions prepared from the .ts files shipped with aeon (fractions 0.5 and 1)."""
-    folder = embedded_dir("BasicMotions")
-    arrays, meta = prepare(folder / "BasicMotions_TRAIN.ts", folder / "BasicMotions_TEST.ts", "BasicMotions",
-                           dict(SETTINGS), [0.5, 1.0])
-    out = tmp_path_factory.mktemp("prepared")
-    write_prepared(arrays, meta, out / "prepared.npz", out / "meta.json")
+    out = basicmotions_npz.parent
     return str(out / "prepared.npz")
 
 

@@ -4,29 +4,23 @@ fine-tuning starts from the pretrained weights, strategies, and TEST reaching ne
 from __future__ import annotations
 
 import json
+import shutil
 
 import keras
 import numpy as np
 import pytest
 
 from synthtl import data, networks, runtime, training, transfer
-from synthtl.data import prepare, write_prepared
-from synthtl.fetch import embedded_dir
 
-SETTINGS = {"length": "resample", "target_length": "max", "missing": "interpolate", "val_fraction": 0.2,
-            "min_per_class": 1, "seed": 0}
 TINY_FCN = {"filters": [4, 4, 4], "kernel_sizes": [8, 5, 3]}
 HP = {"learning_rate": 0.01, "batch_size": 8, "epochs": 3}
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(tmp_path_factory, basicmotions_npz):
     """Prepared BasicMotions and a synthetic set made from its 0.5 fraction (noisy copies, as jitter does)."""
-    folder = embedded_dir("BasicMotions")
-    arrays, meta = prepare(folder / "BasicMotions_TRAIN.ts", folder / "BasicMotions_TEST.ts", "BasicMotions",
-                           dict(SETTINGS), [0.5, 1.0])
     out = tmp_path_factory.mktemp("transfer")
-    write_prepared(arrays, meta, out / "prepared.npz", out / "meta.json")
+    shutil.copy(basicmotions_npz, out / "prepared.npz")
     X, y = data.load_split(out / "prepared.npz", "train", fraction=0.5)
     rng = np.random.default_rng(0)
     X_syn = np.concatenate([X, X]) + rng.normal(0, 0.05, (2 * len(X), *X.shape[1:])).astype(np.float32)
