@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 
 
 def log_to(path: str) -> logging.Logger:
-    """Send logging, stdout and stderr of this process to `path`; echo a failure's message to the console."""
-    console = sys.__stderr__
+    """Send logging, stdout and stderr of this process to `path`; echo a failure's message to the console.
+
+    The redirect is at the file-descriptor level, so what native libraries print
+    (TensorFlow's C++ start-up lines) lands in the job's log too, not on the console.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    console = os.fdopen(os.dup(2), "w", buffering=1)
     handle = open(path, "w", buffering=1)
+    os.dup2(handle.fileno(), 1)
+    os.dup2(handle.fileno(), 2)
     sys.stdout = sys.stderr = handle
     logging.basicConfig(
         stream=handle,
