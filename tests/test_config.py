@@ -76,6 +76,11 @@ def test_the_paper_experiment_is_the_one_the_issue_asks_for():
     for generator in ("wgan", "timegan"):  # GPU budgets, not the default experiment's merged in
         steps = paper["gan"][generator]["epochs"] * paper["gan"][generator]["steps_per_epoch"]
         assert steps >= 10 * laptop["gan"][generator]["epochs"] * laptop["gan"][generator]["steps_per_epoch"]
+    # the published network sizes, not the laptop-sized ones of config.yaml merged in
+    assert classifier["networks"]["fcn"] == {"filters": [128, 256, 128], "kernel_sizes": [8, 5, 3]}
+    assert classifier["networks"]["resnet"]["filters"] == [64, 128, 128]
+    for rnn in ("gru", "lstm"):
+        assert classifier["networks"][rnn]["units"] > laptop["classifier"]["networks"][rnn]["units"]
 
 
 def valid() -> dict:
