@@ -34,6 +34,9 @@ rule baseline:
 
 
 rule evaluate:
+    # Baseline runs: one job per run. Transfer runs are scored per cell by evaluate_transfer.
+    wildcard_constraints:
+        run=r"baseline/frac[0-9.]+",
     input:
         npz="results/data/{dataset}/prepared.npz",
         models=get_run_models,
@@ -42,10 +45,42 @@ rule evaluate:
         metrics="results/metrics/{dataset}/{model}/{hp}/{run}/metrics.tsv",
     params:
         seeds=SEEDS,
+        runs=get_baseline_run,
     log:
         "logs/evaluate/{dataset}/{model}/{hp}/{run}.log",
     benchmark:
         "results/benchmarks/evaluate/{dataset}/{model}/{hp}/{run}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        gpu=1,
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule evaluate_transfer:
+    # Every pretrain and finetune run of a cell (dataset x model x hp) in one job: starting
+    # TensorFlow costs ~4.5 s per process, scoring a run ~0.3 s, so one job per run spent
+    # most of the default experiment's evaluation time starting up. A changed or added run
+    # re-scores the cell's other transfer runs too (seconds); TEST is read here only.
+    input:
+        npz="results/data/{dataset}/prepared.npz",
+        models=get_transfer_models,
+        records=get_transfer_records,
+    output:
+        metrics=[
+            f"results/metrics/{{dataset}}/{{model}}/{{hp}}/{run}/metrics.tsv"
+            for run in transfer_runs()
+        ],
+    params:
+        seeds=SEEDS,
+        runs=transfer_runs(),
+    log:
+        "logs/evaluate_transfer/{dataset}/{model}/{hp}.log",
+    benchmark:
+        "results/benchmarks/evaluate_transfer/{dataset}/{model}/{hp}.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -121,6 +121,34 @@ def get_run_records(wildcards):
     return _run_files(wildcards, "run.json")
 
 
+def transfer_runs():
+    """The pretrain and finetune run paths of one cell (every generator x GAN fraction)."""
+    return [run for run in runs() if not run.startswith("baseline/")]
+
+
+def _transfer_files(wildcards, name):
+    return [
+        f"results/models/{wildcards.dataset}/{wildcards.model}/{wildcards.hp}/{run}/seed{seed}/{name}"
+        for run in transfer_runs()
+        for seed in SEEDS
+    ]
+
+
+def get_transfer_models(wildcards):
+    """Every seed's model.keras of every transfer run of the cell (run-major, then seed)."""
+    return _transfer_files(wildcards, "model.keras")
+
+
+def get_transfer_records(wildcards):
+    """Every seed's run.json of every transfer run of the cell (same order)."""
+    return _transfer_files(wildcards, "run.json")
+
+
+def get_baseline_run(wildcards):
+    """The one run an evaluate job scores."""
+    return [wildcards.run]
+
+
 def metrics_targets(arms=("baseline", "pretrain", "finetune")):
     """The metrics.tsv of every run of `arms` for every dataset x model x hp."""
     return expand(

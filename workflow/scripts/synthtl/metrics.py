@@ -102,3 +102,17 @@ def evaluate_run(npz: str, dataset: str, model: str, hp: str, run: str, seeds: S
     Path(out_tsv).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_tsv, sep="\t", index=False)
     return table
+
+
+def evaluate_runs(npz: str, dataset: str, model: str, hp: str, runs: Sequence[str], seeds: Sequence[int],
+                  models: Sequence[str], records: Sequence[str], out_tsvs: str | Sequence[str],
+                  threads: int = 1) -> list[pd.DataFrame]:
+    """evaluate_run for several runs of one cell in one process; models/records are run-major, then seed."""
+    outs = [out_tsvs] if isinstance(out_tsvs, str) else list(out_tsvs)
+    n = len(seeds)
+    if not (len(outs) == len(runs) and len(models) == len(records) == n * len(runs)):
+        raise ValueError(f"{dataset}/{model}/{hp}: {len(runs)} runs x {n} seeds, but {len(models)} models, "
+                         f"{len(records)} records and {len(outs)} outputs")
+    return [evaluate_run(npz, dataset, model, hp, run, seeds, models[i * n:(i + 1) * n], records[i * n:(i + 1) * n],
+                         out, threads)
+            for i, (run, out) in enumerate(zip(runs, outs))]
