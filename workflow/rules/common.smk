@@ -40,9 +40,6 @@ wildcard_constraints:
     seed=r"[0-9]+",
     regime="full|scarce",
     strategy="full|freeze_then_unfreeze|discriminative_lr",
-    # a run path (naming.run_path): slashes allowed, but only in the three arm layouts
-    run=r"baseline/frac[0-9.]+|pretrain/(wgan|timegan|jitter)/frac[0-9.]+"
-    r"|finetune/(wgan|timegan|jitter)/frac[0-9.]+/(full|scarce)/(full|freeze_then_unfreeze|discriminative_lr)",
 
 
 def get_source(wildcards):
