@@ -163,11 +163,6 @@ def get_gan_settings(wildcards):
     return dict(config["gan"][wildcards.generator])
 
 
-def get_gan_threads(wildcards):
-    """TensorFlow generators get 2 threads; jitter (NumPy only) one."""
-    return 1 if wildcards.generator == "jitter" else 2
-
-
 def get_synthetic_title(wildcards):
     """The title of a synthetic set's figures."""
     return f"{wildcards.dataset} {wildcards.generator} frac{wildcards.fraction}:"

@@ -5,6 +5,7 @@
 
 
 rule pretrain:
+    priority: 2
     input:
         npz="results/data/{dataset}/prepared.npz",
         synthetic="results/synthetic/{dataset}/{generator}/frac{fraction}/synthetic.npz",
@@ -35,6 +36,7 @@ rule pretrain:
 
 
 rule finetune:
+    priority: 2
     input:
         npz="results/data/{dataset}/prepared.npz",
         pretrained=per_seed(PRETRAIN_DIR, "model.keras"),
