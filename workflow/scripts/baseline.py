@@ -1,10 +1,11 @@
 """baseline: train one cell's classifier on real TRAIN (or a fraction of it), every seed."""
 
-from synthtl.logs import log_to
+from synthtl.logs import finish, log_to
 from synthtl.naming import parse_hp
-from synthtl.training import run_baseline
 
-log_to(snakemake.log[0])
+log_to(snakemake.log[0])  # first: TensorFlow's start-up lines then go to the job's log
+from synthtl.training import run_baseline  # noqa: E402
+
 run_baseline(
     npz=snakemake.input.npz,
     model=snakemake.wildcards.model,
@@ -19,3 +20,4 @@ run_baseline(
     threads=snakemake.threads,
     mixed_precision=snakemake.params.mixed_precision,
 )
+finish()

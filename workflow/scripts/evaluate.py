@@ -1,6 +1,6 @@
 """evaluate: every seed of each given run on TEST -> one metrics.tsv per run (one row per seed)."""
 
-from synthtl.logs import log_to
+from synthtl.logs import finish, log_to
 from synthtl.metrics import evaluate_runs
 
 log_to(snakemake.log[0])
@@ -16,3 +16,4 @@ evaluate_runs(
     out_tsvs=snakemake.output.metrics,
     threads=snakemake.threads,
 )
+finish()

@@ -1,10 +1,11 @@
 """finetune: continue each seed's pretrained classifier on real TRAIN with the configured strategy."""
 
-from synthtl.logs import log_to
+from synthtl.logs import finish, log_to
 from synthtl.naming import parse_hp
-from synthtl.transfer import run_finetune
 
-log_to(snakemake.log[0])
+log_to(snakemake.log[0])  # first: TensorFlow's start-up lines then go to the job's log
+from synthtl.transfer import run_finetune  # noqa: E402
+
 run_finetune(
     npz=snakemake.input.npz,
     pretrained=snakemake.input.pretrained,
@@ -22,3 +23,4 @@ run_finetune(
     threads=snakemake.threads,
     mixed_precision=snakemake.params.mixed_precision,
 )
+finish()

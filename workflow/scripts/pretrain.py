@@ -1,10 +1,11 @@
 """pretrain: train one cell's classifier on a synthetic set only (early stopping on real val), every seed."""
 
-from synthtl.logs import log_to
+from synthtl.logs import finish, log_to
 from synthtl.naming import parse_hp
-from synthtl.transfer import run_pretrain
 
-log_to(snakemake.log[0])
+log_to(snakemake.log[0])  # first: TensorFlow's start-up lines then go to the job's log
+from synthtl.transfer import run_pretrain  # noqa: E402
+
 run_pretrain(
     npz=snakemake.input.npz,
     synthetic=snakemake.input.synthetic,
@@ -19,3 +20,4 @@ run_pretrain(
     threads=snakemake.threads,
     mixed_precision=snakemake.params.mixed_precision,
 )
+finish()

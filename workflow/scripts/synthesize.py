@@ -1,6 +1,6 @@
 """Snakemake entry: sample a class-balanced synthetic set from a trained generator (see synthtl.generators)."""
 from synthtl.generators import synthesize
-from synthtl.logs import log_to
+from synthtl.logs import finish, log_to
 
 log_to(snakemake.log[0])
 synthesize(
@@ -11,3 +11,4 @@ synthesize(
     threads=snakemake.threads,
     mixed_precision=snakemake.params.mixed_precision,
 )
+finish()

@@ -1,6 +1,6 @@
 """Snakemake entry: train one generator on one fraction of TRAIN (see synthtl.generators)."""
 from synthtl.generators import train_generator
-from synthtl.logs import log_to
+from synthtl.logs import finish, log_to
 
 log_to(snakemake.log[0])
 train_generator(
@@ -15,3 +15,4 @@ train_generator(
     threads=snakemake.threads,
     mixed_precision=snakemake.params.mixed_precision,
 )
+finish()

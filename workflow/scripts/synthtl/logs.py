@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import traceback
+from typing import NoReturn
 
 
 def log_to(path: str) -> logging.Logger:
@@ -35,3 +36,17 @@ def log_to(path: str) -> logging.Logger:
 
     sys.excepthook = report
     return logging.getLogger("synthtl")
+
+
+def finish() -> NoReturn:
+    """End a finished job now: flush the log and skip the interpreter's teardown.
+
+    Tearing down a process that has imported TensorFlow takes about a second on this
+    project's 2-core reference machine, paid once per job by dozens of short TensorFlow
+    jobs. Call it last, after every output is written and closed; a failure before it
+    still exits through the normal path and `report`.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
