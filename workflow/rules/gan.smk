@@ -2,8 +2,8 @@
 # its labelled synthetic set, and how good that set is (scored on TRAIN/VAL only, never TEST).
 # Priorities: a generator heads the longest chain (train_gan -> synthesize -> pretrain ->
 # finetune -> evaluate_transfer), so it starts first and baselines and quality scores fill
-# the idle cores; on 2 cores this took 76 s off the default run. Every TensorFlow rule has
-# 1 thread, so the numbers do not depend on --cores.
+# the idle cores. Every TensorFlow rule has 1 thread, so the numbers do not depend on
+# --cores (at 2 threads the generators used 1.1 cores and ran alone on a 2-core machine).
 
 
 rule train_gan:
