@@ -20,7 +20,7 @@ def test_baseline_cell_trains_every_seed_and_evaluates_it(tmp_path):
     target = f"results/metrics/{CELL}/baseline/frac1/metrics.tsv"
     plan = scheduled(snakemake(tmp_path, "-n", target, config=config))
     assert plan == {"download": 1, "prepare": 1, "baseline": 1, "evaluate": 1}, plan  # one job for both seeds
-    snakemake(tmp_path, "--cores", "2", target)
+    console = snakemake(tmp_path, "--cores", "2", target)
 
     table = pd.read_csv(tmp_path / target, sep="\t")
     assert list(table.columns) == metrics.COLUMNS
@@ -42,6 +42,10 @@ def test_baseline_cell_trains_every_seed_and_evaluates_it(tmp_path):
             record["epochs_run"], record["best_epoch"], record["train_time_s"])
     log = (tmp_path / f"logs/baseline/{CELL}/frac1.log").read_text()
     assert "seed 3 epoch 2/2 loss" in log  # per-epoch progress in the job's log
+    assert "seed 3: trained 2 epochs" in log.splitlines()[-1]  # flushed before logs.finish() ends the job
+    # TensorFlow's C++ start-up lines (printed whatever TF_CPP_MIN_LOG_LEVEL says) go to the log, not the console
+    assert "oneDNN custom operations" in log
+    assert "oneDNN" not in console.stdout + console.stderr and "absl::" not in console.stdout + console.stderr
     bench = pd.read_csv(tmp_path / f"results/benchmarks/baseline/{CELL}/frac1.tsv", sep="\t")
     assert bench.loc[0, "s"] > 0
     assert scheduled(snakemake(tmp_path, "-n", target)) == {}
