@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
+from synthtl.files import written
 from synthtl.naming import fmt_frac
 
 log = logging.getLogger(__name__)
@@ -254,12 +254,10 @@ def prepare(train_path: str | Path, test_path: str | Path, dataset: str, setting
 
 def write_prepared(arrays: dict, meta: dict, npz_path: str | Path, meta_path: str | Path) -> None:
     """Write prepared.npz and meta.json, each through a temporary file renamed into place."""
-    for path, write in ((Path(npz_path), lambda h: np.savez_compressed(h, **arrays)),
-                        (Path(meta_path), lambda h: h.write((json.dumps(meta, indent=2) + "\n").encode()))):
-        partial = path.with_name(f".{path.name}.partial")
-        with open(partial, "wb") as handle:
-            write(handle)
-        os.replace(partial, path)
+    with written(npz_path) as tmp:
+        np.savez_compressed(tmp, **arrays)
+    with written(meta_path) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def prepare_files(train_path: str | Path, test_path: str | Path, record_path: str | Path, dataset: str,

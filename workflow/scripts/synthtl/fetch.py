@@ -7,7 +7,6 @@ are complete and verified, so a failed or interrupted download leaves nothing be
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import importlib.metadata
 import importlib.util
@@ -24,6 +23,8 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from synthtl.files import sha256_of
+
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 16
@@ -36,15 +37,6 @@ class DownloadError(RuntimeError):
 
 class _Transient(Exception):
     """An HTTP attempt failed in a way another attempt may not (cut connection, truncated body)."""
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def embedded_dir(dataset: str) -> Path:

@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from synthtl.data import load_classes, load_split
+from synthtl.files import written
 from synthtl.naming import fmt_frac
 
 log = logging.getLogger(__name__)
@@ -207,8 +208,7 @@ def synthesize(model_dir: str | Path, npz_path: str | Path, multiple: float, out
     X, y = np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64)
     if not np.isfinite(X).all():
         raise DivergenceError(f"{model_dir}: the generator produced non-finite values")
-    tmp = Path(out_path).with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, X=X, y=y, classes=classes)
-    tmp.replace(out_path)
+    with written(out_path) as tmp:
+        np.savez_compressed(tmp, X=X, y=y, classes=classes)
     log.info("%s: %d synthetic cases %s, per class %s", out_path, len(X), X.shape[1:], np.bincount(y).tolist())
     return {"n_synthetic": int(len(X)), "n_per_class": np.bincount(y, minlength=len(classes)).tolist()}

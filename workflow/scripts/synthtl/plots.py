@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
+from synthtl.files import written  # noqa: E402
 from synthtl.naming import HP_PATTERN, parse_run  # noqa: E402
 
 plt.rcParams.update({"font.size": 9, "axes.titlesize": 9, "svg.hashsalt": "synthtl", "svg.fonttype": "none"})
@@ -25,9 +25,8 @@ def save(fig: plt.Figure, png: str | Path) -> None:
     png = Path(png)
     png.parent.mkdir(parents=True, exist_ok=True)
     for path in (png, png.with_suffix(".svg")):
-        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", metadata={"Date": None} if path.suffix == ".svg" else None)
-        os.replace(tmp, path)
+        with written(path) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight", metadata={"Date": None} if path.suffix == ".svg" else None)
     plt.close(fig)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
+
+from synthtl.files import written
 
 # Columns every metrics.tsv must hold (the evaluation contract).
 METRICS_COLUMNS = [
@@ -119,11 +120,8 @@ def build_runs(metrics: list[str | Path], metas: list[str | Path], qualities: li
 
 def write_tsv(frame: pd.DataFrame, path: str | Path) -> None:
     """Write a tab-separated table atomically (a partial file never appears under its final name)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
-    os.replace(tmp, path)
+    with written(path) as tmp:
+        frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
 
 
 def aggregate(metrics: list[str | Path], metas: list[str | Path], qualities: list[str | Path],

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +21,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+
+from synthtl.files import sha256_of, written
 
 log = logging.getLogger(__name__)
 
@@ -169,18 +170,9 @@ def train_new(build_model: Callable[[], keras.Model], train: Split, val: Split, 
 # --- per-seed outputs and reuse -------------------------------------------------------
 
 
-def sha256_file(path: str | Path) -> str:
-    """The sha256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fingerprint(inputs: Sequence[str | Path], settings: dict, seed: int) -> str:
     """sha256 over the input files' digests, the settings (canonical JSON) and the seed."""
-    payload = {"inputs": [sha256_file(p) for p in inputs], "settings": settings, "seed": int(seed)}
+    payload = {"inputs": [sha256_of(p) for p in inputs], "settings": settings, "seed": int(seed)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -226,9 +218,8 @@ def save_run(out: SeedOutput, model: keras.Model, rows: list[dict], record: dict
     """Write model.keras, history.tsv, then run.json last (its fingerprint marks the seed complete)."""
     Path(out.record).unlink(missing_ok=True)
     Path(out.model).parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(Path(out.model).with_name("model.tmp.keras"))
-    model.save(tmp)
-    os.replace(tmp, out.model)
+    with written(out.model) as tmp:
+        model.save(tmp)
     pd.DataFrame(rows, columns=HISTORY_COLUMNS).to_csv(out.history, sep="\t", index=False)
     Path(out.record).write_text(json.dumps(record, indent=2, default=str) + "\n")
 
