@@ -3,6 +3,7 @@
 
 
 rule baseline:
+    priority: 1
     input:
         npz="results/data/{dataset}/prepared.npz",
     # One job trains ALL seeds of the cell in one process (TensorFlow's start-up costs

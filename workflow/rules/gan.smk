@@ -1,9 +1,10 @@
 # train_gan -> synthesize -> synthetic_quality: a generator per (dataset, generator, fraction),
 # its labelled synthetic set, and how good that set is (scored on TRAIN/VAL only, never TEST).
 # Priorities: a generator heads the longest chain (train_gan -> synthesize -> pretrain ->
-# finetune -> evaluate_transfer), so it starts first and baselines and quality scores fill
-# the idle cores. Every TensorFlow rule has 1 thread, so the numbers do not depend on
-# --cores (at 2 threads the generators used 1.1 cores and ran alone on a 2-core machine).
+# finetune -> evaluate_transfer), so it starts first; pretrain/finetune come next (2),
+# then baselines (1), and the short scoring jobs (0) fill the end. Every TensorFlow rule
+# has 1 thread, so the numbers do not depend on --cores (at 2 threads the generators used
+# 1.1 cores and ran alone on a 2-core machine).
 
 
 rule train_gan:
