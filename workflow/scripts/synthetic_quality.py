@@ -1,4 +1,8 @@
-"""Snakemake entry: quality scores and figures of one synthetic set against real TRAIN (see synthtl.quality)."""
+"""Snakemake entry: quality scores and figures of one synthetic set against real TRAIN and VAL (see synthtl.quality).
+
+The GAN fraction comes from the path's {fraction} wildcard: it says which TRAIN cases the
+generator saw, so that TSTR and the discriminative score use the cases it did not.
+"""
 from synthtl.logs import log_to
 from synthtl.quality import write_quality
 
@@ -12,4 +16,5 @@ write_quality(
     embedding_vector=snakemake.output.embedding_svg,
     seed=snakemake.params.seed,
     title=snakemake.params.title,
+    fraction=snakemake.wildcards.fraction,
 )
