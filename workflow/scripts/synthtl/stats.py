@@ -1,64 +1,52 @@
-"""Finetune vs baseline: per-cell tests with explicit assumption checks, corrections, aggregations, ranks."""
+"""Finetune vs baseline per cell: the study's assumption-checked tests, a design-respecting test, Friedman ranks.
+
+The study's procedure (Shapiro–Wilk → Levene → Student/Welch t, else Mann–Whitney U; paired t or Wilcoxon on the
+seed-matched differences) is kept and reported as such; a test that cannot reach alpha at its n says so instead
+of printing a p-value. The cell's primary test treats what varies as the unit: with several synthetic sets per
+cell (gan.seeds) the set means of the paired differences (one-sample t, sets − 1 df), with one set the
+seed-matched differences (conditional on that one generator draw). benchmarks/null_calibration.py measures the
+error rates of both.
+"""
 
 from __future__ import annotations
 
 from itertools import combinations
+from math import comb
 
 import numpy as np
 import pandas as pd
 import pingouin as pg
 from scipy import stats as st
 
-# A cell: one finetune configuration, compared with its matched baseline.
-CELL = ["dataset", "model", "hp", "generator", "fraction", "train_fraction", "regime", "strategy"]
-# What a finetune run and its baseline share (the matching rule), besides the seed.
-MATCH = ["dataset", "model", "hp", "train_fraction"]
-# Factors the relative improvement is aggregated by, alone and in pairs.
-AGGREGATE_BY = ["dataset", "model", "fraction", "generator", "learning_rate", "batch_size"]
+from synthtl.inference import CELL, MATCH
+from synthtl.inference import fmt_value as _fmt_value
+
 # Columns of the per-cell table, in order (a test that did not run leaves its columns empty).
 TEST_COLUMNS = [
     "n_finetune", "n_baseline", "mean_finetune", "mean_baseline", "sd_finetune", "sd_baseline", "mean_diff",
+    "ratio_of_means_pct", "n_units", "unit", "unit_test", "unit_reason", "unit_statistic", "unit_dof", "unit_p",
+    "unit_p_holm", "unit_reject_holm", "unit_ci_low", "unit_ci_high",
     "shapiro_p_finetune", "shapiro_p_baseline", "normal", "levene_p", "equal_var", "test", "chosen_by", "reason",
     "statistic", "dof", "p_value", "p_holm", "p_bh", "reject_holm", "reject_bh", "hedges_g", "hedges_g_ci_low",
-    "hedges_g_ci_high", "rel_improvement_pct", "rel_improvement_ci_low", "rel_improvement_ci_high", "n_pairs",
-    "shapiro_p_diff", "paired_test", "paired_chosen_by", "paired_reason", "paired_t_statistic", "paired_t_p",
-    "wilcoxon_statistic", "wilcoxon_p", "paired_p_value", "paired_p_holm", "paired_p_bh", "paired_reject_holm",
-    "paired_reject_bh",
+    "hedges_g_ci_high", "n_pairs", "shapiro_p_diff", "paired_test", "paired_chosen_by", "paired_reason",
+    "paired_t_statistic", "paired_t_p", "wilcoxon_statistic", "wilcoxon_p", "paired_p_value", "paired_p_holm",
+    "paired_p_bh", "paired_reject_holm", "paired_reject_bh",
 ]
-FACTOR_COLUMNS = ["family", "learning_rate", "log10_learning_rate", "batch_size", "epochs", "length", "n_channels",
-                  "n_classes", "n_train", "tstr_accuracy", "discriminative_score"]
 
 
-def seed_pairs(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Seed-matched (finetune, baseline) pairs of `metric` with gain and relative gain in %, plus every factor."""
-    finetune = runs[runs["arm"] == "finetune"]
-    baseline = runs.loc[runs["arm"] == "baseline", [*MATCH, "seed", metric]]
-    keep = [c for c in CELL + ["seed"] + FACTOR_COLUMNS if c in finetune.columns]
-    pairs = finetune[[*keep, metric]].merge(baseline, on=[*MATCH, "seed"], suffixes=("_finetune", "_baseline"))
-    pairs = pairs.rename(columns={f"{metric}_finetune": "finetune", f"{metric}_baseline": "baseline"})
-    pairs.insert(0, "metric", metric)
-    pairs["gain"] = pairs["finetune"] - pairs["baseline"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = 100.0 * pairs["gain"] / pairs["baseline"]
-    pairs["rel_gain_pct"] = rel.where(pairs["baseline"] > 0)
-    return pairs.reset_index(drop=True)
+def min_p_mann_whitney(n1: int, n2: int) -> float:
+    """Smallest two-sided p-value the exact Mann–Whitney U test can give with n1 vs n2 cases."""
+    return min(1.0, 2.0 / comb(n1 + n2, n1))
 
 
-def bootstrap_mean_ci(values: np.ndarray, n_boot: int, seed: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean (seeded; resamples in chunks to bound memory)."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) < 2:
-        return (np.nan, np.nan)
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(n_boot, 4_000_000 // len(values)))
-    means = []
-    for start in range(0, n_boot, chunk):
-        idx = rng.integers(0, len(values), size=(min(chunk, n_boot - start), len(values)))
-        means.append(values[idx].mean(axis=1))
-    tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(np.concatenate(means), [tail, 100 - tail])
-    return (float(low), float(high))
+def min_p_wilcoxon(n: int) -> float:
+    """Smallest two-sided p-value the exact Wilcoxon signed-rank test can give with n pairs."""
+    return min(1.0, 2.0 / 2 ** n)
+
+
+def _cannot_reach(min_p: float, alpha: float, what: str, prefix: str = "") -> dict:
+    return {f"{prefix}test": "cannot reach alpha",
+            f"{prefix}reason": f"cannot reach {alpha:g} with {what}: min p {min_p:.3g}"}
 
 
 def _shapiro(values: np.ndarray) -> float:
@@ -115,6 +103,11 @@ def _two_sample(x: np.ndarray, y: np.ndarray, alpha: float, min_n: int) -> dict:
         res = st.mannwhitneyu(x, y, alternative="two-sided")
         stat, p, dof = float(res.statistic), float(res.pvalue), np.nan
         chosen_by = f"{checks}: not normal in at least one group (p < {alpha} or constant) → {test}"
+        min_p = min_p_mann_whitney(len(x), len(y))
+        if min_p > alpha:
+            return {"shapiro_p_finetune": sw_x, "shapiro_p_baseline": sw_y, "normal": normal, "levene_p": lev,
+                    "equal_var": equal_var, "chosen_by": chosen_by,
+                    **_cannot_reach(min_p, alpha, f"{len(x)} vs {len(y)} (Mann–Whitney U)")}
     g = float(pg.compute_effsize(x, y, paired=False, eftype="hedges"))
     g_low, g_high = pg.compute_esci(stat=g, nx=len(x), ny=len(y), eftype="cohen", confidence=0.95, decimals=6)
     return {"shapiro_p_finetune": sw_x, "shapiro_p_baseline": sw_y, "normal": normal, "levene_p": lev,
@@ -136,10 +129,14 @@ def _paired(x: np.ndarray, y: np.ndarray, alpha: float, min_n: int) -> dict:
     w = st.wilcoxon(x, y, alternative="two-sided")
     normal = bool(sw >= alpha)
     test = "paired t" if normal else "Wilcoxon signed-rank"
+    chosen_by = f"Shapiro–Wilk of the differences p={_fmt_p(sw)} {'≥' if normal else '<'} {alpha} → {test}"
+    if not normal and min_p_wilcoxon(len(x)) > alpha:
+        return {**row, "shapiro_p_diff": sw, "paired_t_statistic": t_stat, "paired_t_p": t_p,
+                "paired_chosen_by": chosen_by,
+                **_cannot_reach(min_p_wilcoxon(len(x)), alpha, f"{len(x)} pairs (Wilcoxon signed-rank)", "paired_")}
     return {**row, "shapiro_p_diff": sw, "paired_t_statistic": t_stat, "paired_t_p": t_p,
             "wilcoxon_statistic": float(w.statistic), "wilcoxon_p": float(w.pvalue), "paired_test": test,
-            "paired_chosen_by": f"Shapiro–Wilk of the differences p={_fmt_p(sw)} "
-                                f"{'≥' if normal else '<'} {alpha} → {test}",
+            "paired_chosen_by": chosen_by,
             "paired_p_value": float(t_p if normal else w.pvalue), "paired_reason": ""}
 
 
@@ -156,10 +153,39 @@ def correct(p: pd.Series, alpha: float) -> pd.DataFrame:
     return out
 
 
-def cell_tests(runs: pd.DataFrame, metrics: list[str], alpha: float, min_seeds: int, n_boot: int,
-               seed: int) -> pd.DataFrame:
-    """One row per cell and metric: tests, effect sizes, relative improvement, corrections across cells."""
+def unit_test(finetune: pd.DataFrame, baseline: pd.Series, metric: str, alpha: float, min_n: int) -> dict:
+    """The cell's primary test on its independent units: synthetic-set means of the seed-matched differences
+    (one-sample t, sets − 1 df) with ≥ 2 sets; the seed-matched differences with one (conditional on that draw).
+    Also the t-interval of the mean difference on the same units; none below `min_n` units."""
+    paired = finetune.set_index("seed")[[metric, "gan_seed"]].join(baseline.rename("baseline"), how="inner")
+    diff = paired[metric] - paired["baseline"]
+    sets = paired["gan_seed"].nunique()
+    if sets >= 2:
+        units, unit = diff.groupby(paired["gan_seed"]).mean().to_numpy(float), "synthetic set"
+    else:
+        units, unit = diff.to_numpy(float), "seed (one synthetic set: conditional on that generator draw)"
+    row = {"n_units": len(units), "unit": unit}
+    if len(units) < max(2, min_n if sets < 2 else 2):
+        return {**row, "unit_test": "not run", "unit_reason": f"{len(units)} {unit.split(' (')[0]}s < "
+                                                              f"{max(2, min_n if sets < 2 else 2)}"}
+    if np.ptp(units) <= 1e-9:  # equal up to rounding: a t statistic would be rounding error over rounding error
+        return {**row, "unit_test": "not run", "unit_reason": f"no variance: every {unit.split(' (')[0]} "
+                                                              f"differs by {units[0]:.4g}"}
+    res = st.ttest_1samp(units, 0.0)
+    half = st.t.ppf(0.975, len(units) - 1) * units.std(ddof=1) / np.sqrt(len(units))
+    ci = (units.mean() - half, units.mean() + half) if len(units) >= min_n else (np.nan, np.nan)
+    return {**row, "unit_test": "one-sample t on " + unit.split(" (")[0] + " means of the paired differences",
+            "unit_reason": "", "unit_statistic": float(res.statistic), "unit_dof": len(units) - 1,
+            "unit_p": float(res.pvalue), "unit_ci_low": ci[0], "unit_ci_high": ci[1]}
+
+
+def cell_tests(runs: pd.DataFrame, metrics: list[str], alpha: float, min_seeds: int) -> pd.DataFrame:
+    """One row per cell and metric: the study's tests, the design-respecting unit test, effect sizes, the
+    ratio of means, and Holm/BH corrections across cells."""
     rows = []
+    runs = runs.copy()
+    if "gan_seed" not in runs.columns:
+        runs["gan_seed"] = 0
     baselines = {key: part.set_index("seed") for key, part in
                  runs[runs["arm"] == "baseline"].groupby(MATCH, dropna=False, sort=False)}
     empty = runs.iloc[:0].set_index("seed")
@@ -170,70 +196,25 @@ def cell_tests(runs: pd.DataFrame, metrics: list[str], alpha: float, min_seeds: 
             ft, bl = cell.set_index("seed")[metric], base[metric]
             row = {**info, "metric": metric, **cell[["family", "learning_rate", "batch_size"]].iloc[0].to_dict()}
             row.update(compare_groups(ft, bl, alpha, min_seeds))
+            row.update(unit_test(cell, bl, metric, alpha, min_seeds))
             if base.empty:
                 row.update(_not_run(f"no baseline runs with train_fraction={info['train_fraction']:g}"))
-            common = ft.index.intersection(bl.index)
-            rel = (100 * (ft[common] - bl[common]) / bl[common]).to_numpy(float)
-            rel = rel[np.isfinite(rel)]
-            row["rel_improvement_pct"] = float(rel.mean()) if len(rel) else np.nan
-            low, high = bootstrap_mean_ci(rel, n_boot, seed) if len(rel) >= min_seeds else (np.nan, np.nan)
-            row["rel_improvement_ci_low"], row["rel_improvement_ci_high"] = low, high
+            row["ratio_of_means_pct"] = (100 * (row["mean_finetune"] / row["mean_baseline"] - 1)
+                                         if row["mean_baseline"] > 0 else np.nan)
             rows.append(row)
     columns = [*CELL, "metric", "family", "learning_rate", "batch_size", *TEST_COLUMNS]
     table = pd.DataFrame(rows, columns=columns)
-    for prefix in ("", "paired_"):
-        table[[f"{prefix}reject_holm", f"{prefix}reject_bh"]] = table[[f"{prefix}reject_holm", f"{prefix}reject_bh"]].astype("boolean")
-        table[[f"{prefix}p_holm", f"{prefix}p_bh"]] = table[[f"{prefix}p_holm", f"{prefix}p_bh"]].astype(float)
+    for prefix in ("", "paired_", "unit_"):
+        for column in ("reject_holm", "reject_bh", "p_holm", "p_bh"):
+            if f"{prefix}{column}" in table.columns:
+                table[f"{prefix}{column}"] = table[f"{prefix}{column}"].astype("boolean" if "reject" in column else float)
     for metric, part in table.groupby("metric"):
-        for prefix in ("", "paired_"):
-            fixed = correct(part[f"{prefix}p_value"].astype(float), alpha)
+        for prefix, p_column in (("", "p_value"), ("paired_", "paired_p_value"), ("unit_", "unit_p")):
+            fixed = correct(part[p_column].astype(float), alpha)
             for column in fixed.columns:
-                table.loc[part.index, f"{prefix}{column}"] = fixed[column]
+                if f"{prefix}{column}" in table.columns:
+                    table.loc[part.index, f"{prefix}{column}"] = fixed[column]
     return table
-
-
-def aggregations(pairs: pd.DataFrame, n_boot: int, seed: int, by: list[str] = AGGREGATE_BY) -> pd.DataFrame:
-    """Mean relative improvement (%) with bootstrap CI over all pairs, by each factor and each pair of factors."""
-    groupings = [[]] + [[f] for f in by] + [list(p) for p in combinations(by, 2)]
-    rows = []
-    for grouping in groupings:
-        groups = [((), pairs)] if not grouping else pairs.groupby(grouping, sort=True)
-        for key, part in groups:
-            key = key if isinstance(key, tuple) else (key,)
-            rel = part["rel_gain_pct"].to_numpy(float)
-            rel = rel[np.isfinite(rel)]
-            low, high = bootstrap_mean_ci(rel, n_boot, seed)
-            level = " × ".join(f"{f}={_fmt_value(v)}" for f, v in zip(grouping, key)) or "all"
-            rows.append({"grouping": " × ".join(grouping) or "all", "level": level, **dict(zip(grouping, key)),
-                         "n_runs": len(rel), "mean_gain": part["gain"].mean(), "mean_rel_pct": rel.mean() if len(rel) else np.nan,
-                         "ci_low": low, "ci_high": high, "share_improved": float((part["gain"] > 0).mean())})
-    table = pd.DataFrame(rows)
-    return table[["grouping", "level", *by, "n_runs", "mean_gain", "mean_rel_pct", "ci_low", "ci_high", "share_improved"]]
-
-
-def _fmt_value(value) -> str:
-    return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
-
-
-def headline(table: pd.DataFrame, metric: str, min_runs: int) -> pd.DataFrame:
-    """The overall and the largest mean relative improvement, stated with CI and number of runs."""
-    rows = []
-    overall = table[table["grouping"] == "all"]
-    candidates = table[(table["grouping"] != "all") & (table["n_runs"] >= min_runs) & table["ci_low"].notna()]
-    for kind, part in (("overall", overall), ("largest", candidates)):
-        if part.empty or part["mean_rel_pct"].isna().all():
-            rows.append({"kind": kind, "statement": f"not stated: no group with ≥ {min_runs} seed-matched runs"})
-            continue
-        best = part.loc[part["mean_rel_pct"].idxmax()]
-        ci = f"95 % CI {best['ci_low']:.1f} to {best['ci_high']:.1f} %" if pd.notna(best["ci_low"]) else "no CI"
-        lead = "up to" if kind == "largest" else "on average"
-        where = "over all seed-matched runs" if kind == "overall" else f"for {best['level']}"
-        statement = (f"{lead} {best['mean_rel_pct']:.1f} % relative {metric} improvement of finetune over "
-                     f"baseline ({ci}, {int(best['n_runs'])} runs) {where}")
-        rows.append({"kind": kind, "grouping": best["grouping"], "level": best["level"],
-                     "mean_rel_pct": best["mean_rel_pct"], "ci_low": best["ci_low"], "ci_high": best["ci_high"],
-                     "n_runs": int(best["n_runs"]), "statement": statement})
-    return pd.DataFrame(rows)
 
 
 def arm_scores(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -263,16 +244,23 @@ def friedman(runs: pd.DataFrame, metric: str, alpha: float, min_datasets: int
             row.update(_not_run(f"{n} datasets < {min_datasets}"))
         elif len(arms) < 3:
             row.update(_not_run(f"{len(arms)} arms < 3"))
+        elif st.chi2.sf(n * (len(arms) - 1), len(arms) - 1) > alpha:
+            row.update(_cannot_reach(float(st.chi2.sf(n * (len(arms) - 1), len(arms) - 1)), alpha,
+                                     f"{n} datasets and {len(arms)} arms (Friedman)"))
         else:
             res = st.friedmanchisquare(*[table[a].to_numpy() for a in arms])
             row.update(test="Friedman", statistic=float(res.statistic), p_value=float(res.pvalue),
                        significant=bool(res.pvalue < alpha), reason="")
         tests.append(row)
         pairs = []
+        n_pairs = len(arms) * (len(arms) - 1) // 2
         for a, b in combinations(arms, 2):
             pair = {**base, "arm_a": a, "arm_b": b, "mean_diff": float((table[a] - table[b]).mean())}
             if n < min_datasets:
                 pair.update(_not_run(f"{n} datasets < {min_datasets}"))
+            elif n_pairs * min_p_wilcoxon(n) > alpha:  # Holm's smallest adjusted p: m × the smallest p
+                pair.update(_cannot_reach(n_pairs * min_p_wilcoxon(n), alpha,
+                                          f"{n} datasets after Holm over {n_pairs} pairs (Wilcoxon signed-rank)"))
             elif np.all(table[a] == table[b]):
                 pair.update(_not_run("identical scores on every dataset"))
             else:
@@ -280,29 +268,61 @@ def friedman(runs: pd.DataFrame, metric: str, alpha: float, min_datasets: int
                 pair.update(test="Wilcoxon signed-rank", statistic=float(w.statistic), p_value=float(w.pvalue), reason="")
             pairs.append(pair)
         pairs = pd.DataFrame(pairs)
+        for column in ("test", "statistic", "p_value", "reason"):
+            if not pairs.empty and column not in pairs.columns:
+                pairs[column] = np.nan
         if not pairs.empty:
             fixed = correct(pairs.get("p_value", pd.Series(np.nan, index=pairs.index)), alpha)
             pairs[["p_holm", "reject_holm"]] = fixed[["p_holm", "reject_holm"]]
             posthoc.append(pairs)
     posthoc_table = pd.concat(posthoc, ignore_index=True) if posthoc else pd.DataFrame()
-    return pd.DataFrame(tests), posthoc_table, pd.DataFrame(ranks)
+    tests = pd.DataFrame(tests)
+    for column in ("test", "statistic", "p_value", "significant", "reason"):
+        if not tests.empty and column not in tests.columns:
+            tests[column] = np.nan
+    return tests, posthoc_table, pd.DataFrame(ranks)
+
+
+def analyse(runs: pd.DataFrame, metric: str, metrics: list[str], alpha: float, min_seeds: int, min_datasets: int,
+            n_boot: int, seed: int, contrasts: list[str], search: list[str]) -> dict[str, pd.DataFrame]:
+    """Every statistics table of a runs table (what the stats rule writes and null_calibration.py judges)."""
+    from synthtl import factors, inference
+
+    metrics = [metric] + [m for m in metrics if m != metric]
+    confidence = 1 - alpha
+    pairs = inference.seed_pairs(runs, metric)
+    effects = []
+    if f"val_{metric}" in runs.columns and runs[f"val_{metric}"].notna().any():
+        tuned = inference.tuned_runs(runs, metric)
+        by = list(dict.fromkeys([*contrasts, "dataset"]))
+        part = inference.effects_table(inference.seed_pairs(tuned, metric), by, n_boot, seed, confidence, min_seeds,
+                                       min_datasets, pairs_of=False)
+        effects.append(part.assign(comparison="tuned on VAL"))
+        epochs = inference.tuned_epochs(tuned)
+    else:
+        epochs = pd.DataFrame([{"reason": f"not run: the runs table has no val_{metric} scores"}])
+    grid = inference.effects_table(pairs, contrasts, n_boot, seed + 1, confidence, min_seeds, min_datasets,
+                                   pairs_of=False)
+    effects.append(grid.assign(comparison="each grid point"))
+    aggregated = inference.effects_table(pairs, search, n_boot, seed + 2, confidence, min_seeds, min_datasets)
+    tests, posthoc, ranks = friedman(runs, metric, alpha, min_datasets)
+    coefs, anova = factors.factor_analysis(pairs, alpha, min_datasets)
+    effects = pd.concat(effects, ignore_index=True)
+    effects.insert(0, "comparison", effects.pop("comparison"))
+    return {"effects": effects.drop(columns=["n_searched", "sim_critical", "sim_ci_low", "sim_ci_high"],
+                                    errors="ignore"),
+            "tuned_epochs": epochs, "cells": cell_tests(runs, metrics, alpha, min_seeds), "pairs": pairs,
+            "aggregations": aggregated, "headline": inference.headline(aggregated, metric), "friedman": tests,
+            "posthoc": posthoc, "ranks": ranks, "factor_coefficients": coefs, "factor_anova": anova}
 
 
 def write_stats(runs_path: str, out: dict, metric: str, metrics: list[str], alpha: float, min_seeds: int,
-                min_datasets: int, n_boot: int, seed: int) -> dict:
+                min_datasets: int, n_boot: int, seed: int, contrasts: list[str], search: list[str]) -> dict:
     """Every statistics table of the runs table, written to the paths in `out` (keys as in the stats rule)."""
-    from synthtl import factors
     from synthtl.tables import read_runs, write_tsv
 
-    runs = read_runs(runs_path)
-    metrics = [metric] + [m for m in metrics if m != metric]
-    pairs = seed_pairs(runs, metric)
-    aggregated = aggregations(pairs, n_boot, seed)
-    tests, posthoc, ranks = friedman(runs, metric, alpha, min_datasets)
-    coefs, anova = factors.factor_analysis(pairs, alpha, min_datasets)
-    tables = {"cells": cell_tests(runs, metrics, alpha, min_seeds, n_boot, seed), "pairs": pairs,
-              "aggregations": aggregated, "headline": headline(aggregated, metric, min_seeds), "friedman": tests,
-              "posthoc": posthoc, "ranks": ranks, "factor_coefficients": coefs, "factor_anova": anova}
+    tables = analyse(read_runs(runs_path), metric, metrics, alpha, min_seeds, min_datasets, n_boot, seed, contrasts,
+                     search)
     for key, table in tables.items():
         write_tsv(table, out[key])
     return tables
