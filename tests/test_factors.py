@@ -68,6 +68,7 @@ def test_mixed_model_recovers_planted_dataset_and_generator_effects_and_not_null
     # each factor is tested at its own level, with containment degrees of freedom
     n_sets, n_units = len(data.drop_duplicates(SET)), len(data.drop_duplicates(UNIT))
     assert tests.loc["generator", "level"] == "synthetic set"
+    assert "conditional on that generator draw" in tests.loc["generator", "reason"]  # one GAN seed here
     assert tests.loc["n_classes", "level"] == "dataset" and tests.loc["model", "level"] == "baseline run"
     dataset_terms = int((tests["level"] == "dataset").sum())
     assert tests.loc["n_classes", "df_resid"] == 8 - 1 - dataset_terms

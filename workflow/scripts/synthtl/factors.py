@@ -1,13 +1,15 @@
 """Factor analysis: which settings explain the seed-matched gain of finetune over baseline.
 
-One linear mixed model of the gain (statsmodels MixedLM, REML): a random intercept per dataset, and variance
-components for the synthetic set (one generator training run, shared by every classifier pretrained on it) and
-for the baseline run (shared by every finetune run paired with it). Each factor is tested at the level where it
-varies, with containment ("between-within") denominator degrees of freedom: a dataset-level factor against the
-number of datasets, a synthetic-set factor against the number of sets, a baseline-run factor against the number
-of baseline runs. Dataset-level factors enter only with ≥ min_datasets datasets and ≥ MIN_DATASET_DF residual
-degrees of freedom at the dataset level; the rest are 'not run', with the reason.
-"""
+Each factor is estimated and tested in the stratum where it varies (Yates' multi-stratum analysis, what a
+mixed model's tests with containment degrees of freedom reduce to in a balanced design): dataset-level
+factors on dataset means (against the number of datasets), synthetic-set factors on set means, baseline-run
+factors on baseline-run means, the last two with block fixed effects for the shared baseline runs / sets and
+HC3 standard errors. The mixed model (statsmodels MixedLM, REML) with a random intercept per dataset and
+variance components for the synthetic set (one generator training run, shared by every classifier pretrained
+on it) and for the baseline run (shared by every finetune run paired with it) is fitted beside them: its
+variance components, convergence and fixed effects (`mixed_estimate`) are reported. Dataset-level factors
+enter only with ≥ min_datasets datasets and ≥ MIN_DATASET_DF residual degrees of freedom at the dataset
+level; the rest are 'not run', with the reason."""
 
 from __future__ import annotations
 
@@ -101,15 +103,54 @@ def standardise(data: pd.DataFrame, factors: list[str]) -> tuple[pd.DataFrame, d
     return data, scale
 
 
-def containment_df(data: pd.DataFrame, levels: dict[str, str], widths: dict[str, int]) -> dict[str, int]:
-    """Denominator degrees of freedom per level: units at that level − units above it − its fixed terms."""
-    n = {"dataset": data["dataset"].nunique(), "synthetic set": len(data.drop_duplicates(SET)),
-         "baseline run": len(data.drop_duplicates(UNIT)), "pair": len(data)}
-    p = {level: sum(widths[f] for f, lv in levels.items() if lv == level) for level in LEVELS}
-    return {"dataset": n["dataset"] - 1 - p["dataset"],
-            "synthetic set": n["synthetic set"] - n["dataset"] - p["synthetic set"],
-            "baseline run": n["baseline run"] - n["dataset"] - p["baseline run"],
-            "pair": n["pair"] - n["synthetic set"] - n["baseline run"] + n["dataset"] - p["pair"]}
+BLOCK = ["dataset", "gan_seed", "train_fraction"]  # units in one block share the same baseline runs / sets
+
+
+def stratum_fit(data: pd.DataFrame, level: str, factors: list[str]):
+    """OLS of the mean gain per unit of `level` on the factors that vary at that level.
+
+    Dataset level: dataset means, classical standard errors (few units). Synthetic-set and baseline-run
+    levels: unit means with a fixed effect per block (dataset x GAN-seed group x real fraction: the units of
+    a block share the same baseline runs, resp. synthetic sets, so the block absorbs that shared noise and the
+    dataset intercept), HC3 standard errors (gains are heteroscedastic: a diverging learning rate has a far
+    larger spread). Units alone in their block carry no within-block information and are left out.
+    """
+    keys = {"dataset": ["dataset"], "synthetic set": SET, "baseline run": UNIT}[level]
+    agg = {"gain": ("gain", "mean"), **{f: (f, "first") for f in factors},
+           **{b: (b, "first") for b in BLOCK if b not in keys}}
+    means = data.groupby(keys, dropna=False, as_index=False).agg(**agg)
+    terms = " + ".join(_term(f) for f in factors) or "1"
+    if level == "dataset":
+        return smf.ols(f"gain ~ {terms}", means).fit(use_t=True)
+    means["block"] = means[BLOCK].astype(str).agg("|".join, axis=1)
+    means = means[means.groupby("block")["block"].transform("size") > 1]
+    formula = f"gain ~ {terms}" + (" + C(block)" if means["block"].nunique() > 1 else "")
+    ols = smf.ols(formula, means).fit()
+    keep = ols.get_influence().hat_matrix_diag < 1 - 1e-8
+    return smf.ols(formula, means[keep]).fit(cov_type="HC3", use_t=True)
+
+
+def _tests(fits: dict, kept: list[str], levels: dict[str, str]) -> pd.DataFrame:
+    """Per factor: Wald F on (q, the stratum's residual df); partial η² = F·q / (F·q + df)."""
+    rows = []
+    for factor in kept:
+        fit = fits[levels[factor]]
+        names = [n for n in fit.params.index if _factor_of(n) == factor]
+        row = {"factor": factor, "level": levels[factor], "df": len(names), "df_resid": fit.df_resid,
+               "status": "in model", "reason": ""}
+        row["test"] = "F (OLS on dataset means)" if levels[factor] == "dataset" else \
+            f"F (OLS on {levels[factor]} means, block fixed effects, HC3)"
+        if fit.df_resid < 1 or not names:
+            rows.append({**row, "status": "not run", "reason": f"no residual df at the {levels[factor]} level"})
+            continue
+        contrast = np.zeros((len(names), len(fit.params)))
+        for i, name in enumerate(names):
+            contrast[i, list(fit.params.index).index(name)] = 1.0
+        wald = fit.wald_test(contrast, use_f=True, scalar=True)
+        f_value, q = float(np.squeeze(wald.statistic)), len(names)
+        rows.append({**row, "statistic": f_value, "p_value": float(wald.pvalue),
+                     "partial_eta2": f_value * q / (f_value * q + fit.df_resid)})
+    return pd.DataFrame(rows)
 
 
 def factor_analysis(pairs: pd.DataFrame, alpha: float, min_datasets: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -147,21 +188,29 @@ def factor_analysis(pairs: pd.DataFrame, alpha: float, min_datasets: int) -> tup
     kind = (f"MixedLM (REML): random intercept per dataset ({n_datasets})" if random == "1" else
             "MixedLM (REML): one dataset, no dataset intercept") + \
         f"; variance components: synthetic set ({data['synthetic_set'].nunique()}), " \
-        f"baseline run ({data['baseline_run'].nunique()}); containment df"
+        f"baseline run ({data['baseline_run'].nunique()}); tests per stratum (see factor_anova)"
     info = {"model_kind": kind, "n_obs": len(data), "n_datasets": n_datasets, "converged": bool(result.converged),
             "singular": "; ".join(singular) or "no", "fit_warnings": "; ".join(notes)}
-    widths = {f: (data[f].nunique() - 1 if f in CATEGORICAL else 1) for f in kept}
-    dfs = containment_df(data, levels, widths)
-    names = list(result.fe_params.index)
-    term_level = {name: ("dataset" if _factor_of(name) == "intercept" else levels[_factor_of(name)]) for name in names}
-    coefs = pd.DataFrame({"term": names, "factor": [_factor_of(n) for n in names],
-                          "estimate": result.fe_params.to_numpy(), "se": result.bse_fe.to_numpy()})
-    coefs["level"] = [term_level[n] for n in names]
-    coefs["df"] = [dfs[term_level[n]] for n in names]
-    t_crit = st.t.ppf(0.5 + (1 - alpha) / 2, coefs["df"].clip(lower=1))
-    coefs["ci_low"], coefs["ci_high"] = coefs["estimate"] - t_crit * coefs["se"], coefs["estimate"] + t_crit * coefs["se"]
-    coefs["p_value"] = 2 * st.t.sf(np.abs(coefs["estimate"] / coefs["se"]), coefs["df"].clip(lower=1))
-    coefs.loc[coefs["df"] < 1, ["ci_low", "ci_high", "p_value"]] = np.nan
+    fits, rows = {}, []
+    for level in ("dataset", "synthetic set", "baseline run"):
+        at_level = [f for f in kept if levels[f] == level]
+        if at_level or level == "dataset":
+            fits[level] = stratum_fit(data, level, at_level) if at_level or n_datasets > 2 else None
+    mixed = result.fe_params
+    for level, fit in fits.items():
+        if fit is None:
+            continue
+        ci = fit.conf_int(alpha=alpha)
+        for name in fit.params.index:
+            factor = _factor_of(name)
+            if name.startswith("C(block)") or (factor == "intercept" and level != "dataset"):
+                continue
+            rows.append({"term": name, "factor": factor, "level": level, "estimate": fit.params[name],
+                         "se": fit.bse[name], "df": fit.df_resid, "ci_low": ci.loc[name, 0],
+                         "ci_high": ci.loc[name, 1], "p_value": fit.pvalues[name],
+                         "mixed_estimate": mixed.get(name, np.nan)})
+    coefs = pd.DataFrame(rows, columns=["term", "factor", "level", "estimate", "se", "df", "ci_low", "ci_high",
+                                        "p_value", "mixed_estimate"])
     coefs["scale"] = [f"per SD ({scale[f]:.4g})" if f in scale else ("difference to reference level"
                       if f in CATEGORICAL else "") for f in coefs["factor"]]
     variance = pd.DataFrame([{"term": name, "factor": "variance", "estimate": v, "level": "random"}
@@ -169,7 +218,11 @@ def factor_analysis(pairs: pd.DataFrame, alpha: float, min_datasets: int) -> tup
     coefs = pd.concat([coefs, variance], ignore_index=True)
     for key, value in info.items():
         coefs[key] = value
-    tests = _f_tests(result, kept, levels, dfs)
+    tests = _tests(fits, kept, levels)
+    if not tests.empty and data.groupby(SET[:-1])["gan_seed"].nunique().max() == 1:
+        one_draw = tests["level"] == "synthetic set"
+        tests.loc[one_draw, "reason"] = ("one synthetic set per dataset x generator x fraction (one GAN seed): "
+                                         "conditional on that generator draw; set the gan.seeds list for replicates")
     if not tests.empty:
         ran = tests["p_value"].notna()
         tests["p_holm"] = np.nan
@@ -187,24 +240,3 @@ def _factor_of(term: str) -> str:
     if term.startswith("C("):
         return term[2:term.index(")")]
     return "intercept" if term == "Intercept" else term
-
-
-def _f_tests(result, kept: list[str], levels: dict[str, str], dfs: dict[str, int]) -> pd.DataFrame:
-    """Per factor: F = Wald χ² / q on (q, containment df); partial η² = F·q / (F·q + df)."""
-    names = list(result.fe_params.index)
-    cov = result.cov_params().loc[names, names].to_numpy()
-    beta = result.fe_params.to_numpy()
-    rows = []
-    for factor in kept:
-        index = [i for i, n in enumerate(names) if _factor_of(n) == factor]
-        b, v = beta[index], cov[np.ix_(index, index)]
-        q, df = len(index), dfs[levels[factor]]
-        row = {"factor": factor, "level": levels[factor], "test": "F (Wald, containment df)", "df": q,
-               "df_resid": df, "status": "in model", "reason": ""}
-        if df < 1:
-            rows.append({**row, "status": "not run", "reason": f"no residual df at the {levels[factor]} level"})
-            continue
-        f_value = float(b @ np.linalg.solve(v, b)) / q
-        rows.append({**row, "statistic": f_value, "p_value": float(st.f.sf(f_value, q, df)),
-                     "partial_eta2": f_value * q / (f_value * q + df)})
-    return pd.DataFrame(rows)
