@@ -119,3 +119,22 @@ def test_constant_gain_is_not_a_model(column):
     _, anova = factors.factor_analysis(data, alpha=0.05, min_datasets=5)
     assert set(anova["status"]) <= {"not run", "dropped"}
     assert anova.loc[anova["status"] == "not run", "reason"].eq("no variance in the gain").all()
+
+
+def test_a_level_with_every_unit_alone_in_its_block_is_not_run_and_says_why():
+    # one generator, and every fraction trained on its own real subset: each synthetic set is alone in its
+    # block (dataset x GAN seed x real fraction), so nothing compares sets within a block
+    data = pairs_table(["A", "B"], lambda r: 0.0, seeds=2)
+    data = data[data["generator"] == "wgan"].copy()
+    data["train_fraction"] = data["fraction"]
+    data["discriminative_score"] = 0.2 + 0.1 * data["fraction"] + 0.05 * (data["dataset"] == "A")
+    _, anova = factors.factor_analysis(data, alpha=0.05, min_datasets=5)
+    tests = anova.set_index("factor")
+    assert tests.loc["discriminative_score", "status"] == "not run"
+    assert "sharing a block" in tests.loc["discriminative_score", "reason"]
+    assert tests.loc["log10_learning_rate", "status"] == "in model"  # other levels still fit
+    # no level can be fitted: the table still has its columns, every factor says why
+    one_unit = data[(data["log10_learning_rate"] == -3) & (data["batch_size"] == 16) & (data["model"] == "fcn")]
+    _, anova = factors.factor_analysis(one_unit, alpha=0.05, min_datasets=5)
+    assert {"p_value", "p_holm", "significant"} <= set(anova.columns)
+    assert set(anova["status"]) <= {"not run", "dropped"} and anova["reason"].str.len().gt(0).all()

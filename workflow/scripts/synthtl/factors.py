@@ -124,9 +124,13 @@ def stratum_fit(data: pd.DataFrame, level: str, factors: list[str]):
         return smf.ols(f"gain ~ {terms}", means).fit(use_t=True)
     means["block"] = means[BLOCK].astype(str).agg("|".join, axis=1)
     means = means[means.groupby("block")["block"].transform("size") > 1]
+    if means.empty:
+        return None  # no unit shares its block with another: nothing to compare within a block
     formula = f"gain ~ {terms}" + (" + C(block)" if means["block"].nunique() > 1 else "")
     ols = smf.ols(formula, means).fit()
     keep = ols.get_influence().hat_matrix_diag < 1 - 1e-8
+    if keep.sum() <= len(ols.params):
+        return None
     return smf.ols(formula, means[keep]).fit(cov_type="HC3", use_t=True)
 
 
@@ -135,11 +139,16 @@ def _tests(fits: dict, kept: list[str], levels: dict[str, str]) -> pd.DataFrame:
     rows = []
     for factor in kept:
         fit = fits[levels[factor]]
-        names = [n for n in fit.params.index if _factor_of(n) == factor]
-        row = {"factor": factor, "level": levels[factor], "df": len(names), "df_resid": fit.df_resid,
+        names = [] if fit is None else [n for n in fit.params.index if _factor_of(n) == factor]
+        row = {"factor": factor, "level": levels[factor], "df": len(names),
+               "df_resid": np.nan if fit is None else fit.df_resid,
                "status": "in model", "reason": ""}
         row["test"] = "F (OLS on dataset means)" if levels[factor] == "dataset" else \
             f"F (OLS on {levels[factor]} means, block fixed effects, HC3)"
+        if fit is None:
+            rows.append({**row, "df": np.nan, "df_resid": 0, "status": "not run",
+                         "reason": f"too few {levels[factor]} units sharing a block to fit at that level"})
+            continue
         if fit.df_resid < 1 or not names:
             rows.append({**row, "status": "not run", "reason": f"no residual df at the {levels[factor]} level"})
             continue
@@ -150,7 +159,8 @@ def _tests(fits: dict, kept: list[str], levels: dict[str, str]) -> pd.DataFrame:
         f_value, q = float(np.squeeze(wald.statistic)), len(names)
         rows.append({**row, "statistic": f_value, "p_value": float(wald.pvalue),
                      "partial_eta2": f_value * q / (f_value * q + fit.df_resid)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["factor", "level", "df", "df_resid", "status", "reason", "test",
+                                       "statistic", "p_value", "partial_eta2"])
 
 
 def factor_analysis(pairs: pd.DataFrame, alpha: float, min_datasets: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -221,8 +231,9 @@ def factor_analysis(pairs: pd.DataFrame, alpha: float, min_datasets: int) -> tup
     tests = _tests(fits, kept, levels)
     if not tests.empty and data.groupby(SET[:-1])["gan_seed"].nunique().max() == 1:
         one_draw = tests["level"] == "synthetic set"
-        tests.loc[one_draw, "reason"] = ("one synthetic set per dataset x generator x fraction (one GAN seed): "
-                                         "conditional on that generator draw; set the gan.seeds list for replicates")
+        note = ("one synthetic set per dataset x generator x fraction (one GAN seed): "
+                "conditional on that generator draw; set the gan.seeds list for replicates")
+        tests.loc[one_draw, "reason"] = [f"{r}; {note}" if r else note for r in tests.loc[one_draw, "reason"]]
     if not tests.empty:
         ran = tests["p_value"].notna()
         tests["p_holm"] = np.nan
