@@ -82,3 +82,19 @@ def test_adding_a_fraction_schedules_only_that_fractions_work(cell):
     assert not {"download", "prepare"} & set(jobs), jobs  # the data are not prepared again
     assert "baseline" not in jobs, jobs  # the full regime's baseline does not depend on the GAN fractions
     assert jobs.get("evaluate_transfer") == 1 and "evaluate" not in jobs, jobs  # the cell's transfer runs, not the baseline
+
+
+@pytest.mark.workflow
+def test_adding_a_gan_seed_trains_its_generator_and_retrains_only_the_seeds_it_moves(cell):
+    config = copy.deepcopy(TRANSFER_CELL_CONFIG)
+    config["gan"] = {**config["gan"], "seeds": [0, 1]}
+    jobs, output = plan(cell, config)  # classifier seed 0 keeps GAN seed 0 (0 % 2): no classifier work
+    assert {"train_gan": 1, "synthesize": 1, "synthetic_quality": 1}.items() <= jobs.items(), output[-3000:]
+    assert not set(jobs) & {"download", "prepare", "baseline", "pretrain", "finetune", "evaluate",
+                            "evaluate_transfer"}, jobs
+    config["classifier"] = {**config["classifier"], "seeds": [0, 1]}  # seed 1 takes GAN seed 1
+    jobs, output = plan(cell, config)
+    assert {"train_gan": 1, "pretrain": 1, "finetune": 1}.items() <= jobs.items(), output[-3000:]
+    inputs = output.split("rule pretrain:")[1].split("output:")[0]
+    assert "frac0.5/gseed0/synthetic.npz" in inputs and "frac0.5/gseed1/synthetic.npz" in inputs, inputs
+    # (which seeds the pretrain job then retrains is its fingerprints' business: test_transfer.py)

@@ -119,6 +119,9 @@ BAD = {
          "source.kind to archive or mirror"]),
     "mirror without a location": (lambda c: c["source"].update(kind="mirror", mirror=None),
                                   ["config key source.mirror", "needs a folder or base URL"]),
+    "the replaced gan.seed": (lambda c: c["gan"].update(seed=0),
+                              ["config key gan.seed", r"gan.seed was replaced by gan.seeds, a list"]),
+    "gan.seeds not a list": (lambda c: c["gan"].update(seeds=0), [r"config key gan.seeds: 0 is not of type 'array'"]),
 }
 
 
@@ -130,6 +133,30 @@ def test_a_bad_config_names_the_key_and_the_allowed_values(case):
     message = str(error.value)
     for pattern in expected:
         assert re.search(pattern, message), f"{pattern!r} not in:\n{message}"
+
+
+def test_the_replaced_gan_seed_is_said_once():
+    with pytest.raises(ConfigError) as error:
+        check(mutate(lambda c: c["gan"].update(seed=3)), SCHEMA)
+    problems = str(error.value).splitlines()[1:]
+    assert len(problems) == 1 and "unknown key" not in problems[0], problems
+
+
+def test_gan_seeds_one_in_the_default_run_three_in_the_paper():
+    assert valid()["gan"]["seeds"] == [0]
+    assert "seed" not in valid()["gan"] and "seed" not in paper_as_snakemake_sees_it()["gan"]
+    assert paper_as_snakemake_sees_it()["gan"]["seeds"] == [0, 1, 2]
+    assert yaml.safe_load(SCHEMA.read_text())["properties"]["gan"]["properties"]["seeds"]["default"] == [0]
+
+
+def test_gan_seed_for_takes_the_gan_seeds_in_turn():
+    from synthtl.naming import gan_seed_for  # noqa: PLC0415
+
+    assert [gan_seed_for(s, [0, 1]) for s in range(5)] == [0, 1, 0, 1, 0]
+    assert [gan_seed_for(s, [7]) for s in (0, 1, 2)] == [7, 7, 7]
+    assert [gan_seed_for(s, [0, 1, 2]) for s in (3, 4, 5, 9)] == [0, 1, 2, 0]
+    with pytest.raises(ValueError, match="gan.seeds"):
+        gan_seed_for(0, [])
 
 
 def test_every_problem_is_listed():

@@ -61,7 +61,8 @@ def test_baseline_and_finetune_share_the_cell_and_differ_in_initial_weights(file
     transfer.run_pretrain(npz, synthetic, "fcn", TINY_FCN, HP, 2, [0], *outputs(tmp_path / "pretrain"))
     pretrained = str(tmp_path / "pretrain" / "seed0" / "model.keras")
     transfer.run_finetune(npz, [pretrained], "fcn", HP, 2, [0], "full", "0.5", "full", {},
-                          *outputs(tmp_path / "finetune"))
+                          *outputs(tmp_path / "finetune"),
+                          pretrained_records=[str(tmp_path / "pretrain" / "seed0" / "run.json")])
     base, pre, tuned = calls
 
     # TEST reaches neither phase: only train/val are read; pretraining sees the synthetic set only
@@ -91,6 +92,37 @@ def test_baseline_and_finetune_share_the_cell_and_differ_in_initial_weights(file
     records = [json.loads((tmp_path / arm / "seed0" / "run.json").read_text()) for arm in ("baseline", "finetune")]
     assert records[0]["settings"]["hyper"] == records[1]["settings"]["hyper"]
     assert records[1]["pretrained"] == pretrained
+    # run sizes and GAN seeds: pretrain's n_train is the synthetic set's cases; finetune names the pretrain's GAN seed
+    pre_record = json.loads((tmp_path / "pretrain" / "seed0" / "run.json").read_text())
+    assert (pre_record["gan_seed"], pre_record["n_train"], pre_record["n_val"]) == (0, len(X_syn), len(real_val[1]))
+    assert pre_record["synthetic"] == synthetic and pre_record["inputs"] == [npz, synthetic]
+    assert (records[1]["gan_seed"], records[1]["n_train"], records[1]["n_val"]) == (0, len(real_train[1]),
+                                                                                   len(real_val[1]))
+    assert "gan_seed" not in records[0]
+
+
+def test_each_seed_pretrains_on_its_gan_seeds_set_and_only_moved_seeds_retrain(files, tmp_path):
+    """Seeds 0, 1, 2 on one GAN seed, then on gan.seeds [0, 1]: only seed 1 (now on set 1) is retrained."""
+    npz, synthetic = files
+    other = tmp_path / "gseed1.npz"
+    with np.load(synthetic) as archive:  # a second synthetic set, as another GAN seed would make
+        np.savez(other, X=archive["X"][::-1] * 0.9, y=archive["y"][::-1])
+    folder = tmp_path / "pretrain"
+    outs = [[str(folder / f"seed{s}" / name) for s in (0, 1, 2)] for name in ("model.keras", "history.tsv", "run.json")]
+    hp = {**HP, "epochs": 1}
+    first = transfer.run_pretrain(npz, [synthetic] * 3, "fcn", TINY_FCN, hp, 2, [0, 1, 2], *outs, gan_seeds=[0, 0, 0])
+    assert first == {0: "trained", 1: "trained", 2: "trained"}
+    before = {s: json.loads((folder / f"seed{s}" / "run.json").read_text()) for s in (0, 1, 2)}
+    sets = [synthetic, str(other), synthetic]  # gan_seed_for(s, [0, 1]) for s in 0, 1, 2
+    again = transfer.run_pretrain(npz, sets, "fcn", TINY_FCN, hp, 2, [0, 1, 2], *outs, gan_seeds=[0, 1, 0])
+    assert again == {0: "reused", 1: "trained", 2: "reused"}
+    after = {s: json.loads((folder / f"seed{s}" / "run.json").read_text()) for s in (0, 1, 2)}
+    assert [after[s]["gan_seed"] for s in (0, 1, 2)] == [0, 1, 0]
+    assert after[1]["inputs"] == [npz, str(other)] and after[1]["n_train"] == len(np.load(other)["y"])
+    assert after[0] == before[0] and after[2] == before[2]
+    assert after[1]["fingerprint"] != before[1]["fingerprint"]
+    with pytest.raises(ValueError, match="3 seeds but 2 synthetic sets"):
+        transfer.run_pretrain(npz, sets[:2], "fcn", TINY_FCN, hp, 2, [0, 1, 2], *outs, gan_seeds=[0, 1, 0])
 
 
 @pytest.fixture
@@ -165,7 +197,19 @@ def test_one_cell_runs_through_every_phase(transfer_cell):
     assert (tuned["generator"], tuned["fraction"], tuned["train_fraction"], tuned["regime"], tuned["strategy"]) == (
         "jitter", 0.5, 1, "full", "full")
     assert all(r["hp"] == "lr0.001-bs16-ep2" and r["seed"] == 0 for r in rows.values())
+    assert pd.isna(rows["baseline/frac1"]["gan_seed"])
+    assert rows["pretrain/jitter/frac0.5"]["gan_seed"] == 0 and tuned["gan_seed"] == 0
     models = transfer_cell / "results/models/BasicMotions/fcn/lr0.001-bs16-ep2"
     record = json.loads((models / "finetune/jitter/frac0.5/full/full/seed0/run.json").read_text())
     assert record["pretrained"] == "results/models/BasicMotions/fcn/lr0.001-bs16-ep2/pretrain/jitter/frac0.5/seed0/model.keras"
-    assert (transfer_cell / "results/synthetic/BasicMotions/jitter/frac0.5/synthetic.npz").is_file()
+    assert record["gan_seed"] == 0
+    synthetic = "results/synthetic/BasicMotions/jitter/frac0.5/gseed0/synthetic.npz"
+    assert (transfer_cell / synthetic).is_file()
+    pre_record = json.loads((models / "pretrain/jitter/frac0.5/seed0/run.json").read_text())
+    assert pre_record["inputs"][1] == synthetic and pre_record["gan_seed"] == 0
+    # run sizes as the run.json files record them; VAL scored beside TEST
+    for run, row in rows.items():
+        seed_record = json.loads((models / run / "seed0/run.json").read_text())
+        assert (row["n_train_run"], row["n_val_run"]) == (seed_record["n_train"], seed_record["n_val"])
+        assert 0 <= row["val_accuracy"] <= 1 and row["val_log_loss"] > 0
+    assert rows["pretrain/jitter/frac0.5"]["n_train_run"] == len(np.load(transfer_cell / synthetic)["y"])

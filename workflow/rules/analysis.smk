@@ -30,6 +30,13 @@ rule stats:
             category="Tables",
             labels={"table": "per-cell tests"},
         ),
+        effects=report(
+            "results/stats/effects.tsv",
+            caption="../report/effects.rst",
+            category="Tables",
+            labels={"table": "effects (tuned first)"},
+        ),
+        tuned_epochs="results/stats/tuned_epochs.tsv",
         pairs="results/stats/pairs.tsv",
         aggregations=report(
             "results/stats/aggregations.tsv",
@@ -76,6 +83,8 @@ rule stats:
         min_datasets=ANALYSIS["min_datasets"],
         bootstrap=ANALYSIS["bootstrap"],
         seed=ANALYSIS["seed"],
+        contrasts=ANALYSIS["contrasts"],
+        search=ANALYSIS["search"],
     log:
         "logs/stats.log",
     benchmark:
@@ -155,25 +164,26 @@ rule figures:
 
 rule synthetic_figure:
     input:
-        "results/synthetic/{dataset}/{generator}/frac{fraction}/{figure}.png",
+        "results/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/{figure}.png",
     output:
         report(
-            "results/figures/synthetic/{dataset}/{generator}/frac{fraction}/{figure}.png",
+            "results/figures/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/{figure}.png",
             caption="../report/synthetic.rst",
             category="Synthetic vs real",
             subcategory="{dataset}",
             labels={
                 "generator": "{generator}",
                 "GAN fraction": "{fraction}",
+                "GAN seed": "{gan_seed}",
                 "figure": "{figure}",
             },
         ),
     wildcard_constraints:
         figure="|".join(SYNTHETIC_FIGURES),
     log:
-        "logs/synthetic_figure/{dataset}/{generator}/frac{fraction}/{figure}.log",
+        "logs/synthetic_figure/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/{figure}.log",
     benchmark:
-        "results/benchmarks/synthetic_figure/{dataset}/{generator}/frac{fraction}/{figure}.tsv"
+        "results/benchmarks/synthetic_figure/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/{figure}.tsv"
     localrule: True
     threads: 1
     resources:

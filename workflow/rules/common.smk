@@ -9,7 +9,7 @@ from snakemake.utils import validate
 from synthtl import config as synthtl_config
 from itertools import product
 
-from synthtl.naming import fmt_frac, hp_id, run_path
+from synthtl.naming import fmt_frac, gan_seed_for, hp_id, run_path
 
 SCHEMA = str(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 synthtl_config.check(config, SCHEMA)  # clear messages, before any job
@@ -27,6 +27,7 @@ HPS = [
     for lr, bs, ep in product(GRID["learning_rate"], GRID["batch_size"], GRID["epochs"])
 ]
 GENERATORS = config["gan"]["generators"]
+GAN_SEEDS = config["gan"]["seeds"]
 REGIME = config["transfer"]["regime"]
 STRATEGY = config["transfer"]["strategy"]
 
@@ -38,6 +39,7 @@ wildcard_constraints:
     hp=r"lr[0-9.e-]+-bs[0-9]+-ep[0-9]+",
     generator="wgan|timegan|jitter",
     seed=r"[0-9]+",
+    gan_seed=r"[0-9]+",
     regime="full|scarce",
     strategy="full|freeze_then_unfreeze|discriminative_lr",
 
@@ -163,25 +165,47 @@ def get_gan_settings(wildcards):
     return dict(config["gan"][wildcards.generator])
 
 
+def get_gan_seed(wildcards):
+    """The seed of one generator run: its {gan_seed} wildcard, as an int."""
+    return int(wildcards.gan_seed)
+
+
 def get_synthetic_title(wildcards):
     """The title of a synthetic set's figures."""
-    return f"{wildcards.dataset} {wildcards.generator} frac{wildcards.fraction}:"
+    return f"{wildcards.dataset} {wildcards.generator} frac{wildcards.fraction} gseed{wildcards.gan_seed}:"
+
+
+SYNTHETIC_DIR = "results/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}"
 
 
 def synthetic_targets():
-    """Every synthetic set with its quality scores and figures (dataset x generator x GAN fraction)."""
+    """Every synthetic set with its quality scores and figures (dataset x generator x GAN fraction x GAN seed)."""
     return expand(
-        "results/synthetic/{dataset}/{generator}/frac{fraction}/{name}",
+        f"{SYNTHETIC_DIR}/{{name}}",
         dataset=DATASETS,
         generator=GENERATORS,
         fraction=GAN_FRACTIONS,
+        gan_seed=GAN_SEEDS,
         name=["synthetic.npz", "quality.json", "samples.png", "embedding.png", "embedding.svg"],
     )
+
+
+def pretrain_gan_seeds():
+    """The GAN seed of each classifier seed's synthetic set (SEEDS order; synthtl.naming.gan_seed_for)."""
+    return [gan_seed_for(seed, GAN_SEEDS) for seed in SEEDS]
+
+
+def get_pretrain_synthetic(wildcards):
+    """Each classifier seed's synthetic set (SEEDS order): the sets of every GAN seed some seed uses."""
+    cell = f"{wildcards.dataset}/{wildcards.generator}/frac{wildcards.fraction}"
+    return [f"results/synthetic/{cell}/gseed{gan_seed}/synthetic.npz" for gan_seed in pretrain_gan_seeds()]
 
 
 # --- analysis: aggregate, stats, figures (workflow/rules/analysis.smk) ---
 ANALYSIS = config["analysis"]
 STATS_TABLES = [
+    "effects",
+    "tuned_epochs",
     "cells",
     "pairs",
     "aggregations",
@@ -222,10 +246,11 @@ def get_meta_files(wildcards):
 def get_quality_files(wildcards):
     """Every synthetic set's quality.json."""
     return expand(
-        "results/synthetic/{dataset}/{generator}/frac{fraction}/quality.json",
+        f"{SYNTHETIC_DIR}/quality.json",
         dataset=DATASETS,
         generator=GENERATORS,
         fraction=GAN_FRACTIONS,
+        gan_seed=GAN_SEEDS,
     )
 
 
@@ -248,10 +273,11 @@ def analysis_targets():
         + expand("results/stats/{table}.tsv", table=STATS_TABLES)
         + expand("results/figures/{name}.{ext}", name=FIGURES, ext=["png", "svg"])
         + expand(
-            "results/figures/synthetic/{dataset}/{generator}/frac{fraction}/{figure}.png",
+            "results/figures/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/{figure}.png",
             dataset=DATASETS,
             generator=GENERATORS,
             fraction=GAN_FRACTIONS,
+            gan_seed=GAN_SEEDS,
             figure=SYNTHETIC_FIGURES,
         )
     )

@@ -1,5 +1,5 @@
-# train_gan -> synthesize -> synthetic_quality: a generator per (dataset, generator, fraction),
-# its labelled synthetic set, and how good that set is (scored on TRAIN/VAL only, never TEST).
+# train_gan -> synthesize -> synthetic_quality: a generator per (dataset, generator, fraction,
+# GAN seed; config gan.seeds), its labelled synthetic set, and how good that set is (scored on TRAIN/VAL only, never TEST).
 # Priorities: a generator heads the longest chain (train_gan -> synthesize -> pretrain ->
 # finetune -> evaluate_transfer), so it starts first; pretrain/finetune come next (2),
 # then baselines (1), and the short scoring jobs (0) fill the end. Every TensorFlow rule
@@ -12,16 +12,16 @@ rule train_gan:
     input:
         npz="results/data/{dataset}/prepared.npz",
     output:
-        model=directory("results/gan/{dataset}/{generator}/frac{fraction}/model"),
-        history="results/gan/{dataset}/{generator}/frac{fraction}/history.tsv",
+        model=directory("results/gan/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/model"),
+        history="results/gan/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/history.tsv",
     params:
         settings=get_gan_settings,
-        seed=config["gan"]["seed"],
+        seed=get_gan_seed,
         mixed_precision=config["gan"]["mixed_precision"],
     log:
-        "logs/train_gan/{dataset}/{generator}/frac{fraction}.log",
+        "logs/train_gan/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.log",
     benchmark:
-        "results/benchmarks/train_gan/{dataset}/{generator}/frac{fraction}.tsv"
+        "results/benchmarks/train_gan/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -38,14 +38,14 @@ rule synthesize:
         model=rules.train_gan.output.model,
         npz="results/data/{dataset}/prepared.npz",
     output:
-        synthetic="results/synthetic/{dataset}/{generator}/frac{fraction}/synthetic.npz",
+        synthetic="results/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/synthetic.npz",
     params:
         multiple=config["gan"]["synthetic_multiple"],
         mixed_precision=config["gan"]["mixed_precision"],
     log:
-        "logs/synthesize/{dataset}/{generator}/frac{fraction}.log",
+        "logs/synthesize/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.log",
     benchmark:
-        "results/benchmarks/synthesize/{dataset}/{generator}/frac{fraction}.tsv"
+        "results/benchmarks/synthesize/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -61,17 +61,17 @@ rule synthetic_quality:
         synthetic=rules.synthesize.output.synthetic,
         npz="results/data/{dataset}/prepared.npz",
     output:
-        quality="results/synthetic/{dataset}/{generator}/frac{fraction}/quality.json",
-        samples="results/synthetic/{dataset}/{generator}/frac{fraction}/samples.png",
-        embedding="results/synthetic/{dataset}/{generator}/frac{fraction}/embedding.png",
-        embedding_svg="results/synthetic/{dataset}/{generator}/frac{fraction}/embedding.svg",
+        quality="results/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/quality.json",
+        samples="results/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/samples.png",
+        embedding="results/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/embedding.png",
+        embedding_svg="results/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/embedding.svg",
     params:
-        seed=config["gan"]["seed"],
+        seed=get_gan_seed,
         title=get_synthetic_title,
     log:
-        "logs/synthetic_quality/{dataset}/{generator}/frac{fraction}.log",
+        "logs/synthetic_quality/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.log",
     benchmark:
-        "results/benchmarks/synthetic_quality/{dataset}/{generator}/frac{fraction}.tsv"
+        "results/benchmarks/synthetic_quality/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.tsv"
     threads: 1
     resources:
         mem_mb=2000,

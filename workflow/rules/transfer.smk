@@ -8,10 +8,12 @@ rule pretrain:
     priority: 2
     input:
         npz="results/data/{dataset}/prepared.npz",
-        synthetic="results/synthetic/{dataset}/{generator}/frac{fraction}/synthetic.npz",
+        # one per classifier seed (SEEDS order): the set of its GAN seed, gan_seed_for(seed, gan.seeds)
+        synthetic=get_pretrain_synthetic,
     # All seeds in one job; update() keeps existing seed folders and the job retrains only
     # seeds whose run.json fingerprint (sha256 of the inputs + settings + seed) is missing
-    # or stale — adding a seed trains only that seed.
+    # or stale — adding a seed trains only that seed. A seed's fingerprint covers only its
+    # own synthetic set and GAN seed, so adding a GAN seed retrains only the seeds it moves.
     output:
         models=update(per_seed(PRETRAIN_DIR, "model.keras")),
         histories=update(per_seed(PRETRAIN_DIR, "history.tsv")),
@@ -20,6 +22,7 @@ rule pretrain:
         network=get_network,
         patience=CLASSIFIER["patience"],
         seeds=SEEDS,
+        gan_seeds=pretrain_gan_seeds(),
         mixed_precision=CLASSIFIER["mixed_precision"],
     log:
         "logs/pretrain/{dataset}/{model}/{hp}/{generator}/frac{fraction}.log",
@@ -40,6 +43,8 @@ rule finetune:
     input:
         npz="results/data/{dataset}/prepared.npz",
         pretrained=per_seed(PRETRAIN_DIR, "model.keras"),
+        # the pretrain run.json beside each model: the GAN seed of the set it was pretrained on
+        pretrained_records=per_seed(PRETRAIN_DIR, "run.json"),
     # Same per-seed reuse as pretrain: update() outputs, fingerprint in run.json (it covers
     # each seed's pretrained model.keras, so a retrained pretrain seed is fine-tuned again).
     output:

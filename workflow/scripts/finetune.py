@@ -9,6 +9,7 @@ from synthtl.transfer import run_finetune  # noqa: E402
 run_finetune(
     npz=snakemake.input.npz,
     pretrained=snakemake.input.pretrained,
+    pretrained_records=snakemake.input.pretrained_records,
     model=snakemake.wildcards.model,
     hp=parse_hp(snakemake.wildcards.hp),
     patience=snakemake.params.patience,

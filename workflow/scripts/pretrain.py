@@ -1,4 +1,4 @@
-"""pretrain: train one cell's classifier on a synthetic set only (early stopping on real val), every seed."""
+"""pretrain: train one cell's classifier on synthetic data only (each seed on its GAN seed's set; early stopping on real val)."""
 
 from synthtl.logs import finish, log_to
 from synthtl.naming import parse_hp
@@ -8,7 +8,8 @@ from synthtl.transfer import run_pretrain  # noqa: E402
 
 run_pretrain(
     npz=snakemake.input.npz,
-    synthetic=snakemake.input.synthetic,
+    synthetic=list(snakemake.input.synthetic),
+    gan_seeds=snakemake.params.gan_seeds,
     model=snakemake.wildcards.model,
     network=snakemake.params.network,
     hp=parse_hp(snakemake.wildcards.hp),

@@ -54,13 +54,38 @@ def check(config: dict, schema_path: str | Path) -> None:
     """Raise ConfigError listing every problem of `config` against the schema and the cross-key rules."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = jsonschema.Draft202012Validator(schema)
-    problems = []
+    problems = _replaced_keys(config)
     for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
-        problems.append(_describe(error))
+        if not _only_replaced(error):  # already said, with what to write instead
+            problems.append(_describe(error))
     if not problems:
         problems.extend(_cross_checks(config))
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+# Settings that were replaced: (section, old key, message). Checked before the schema, whose
+# "unknown key" would not say what to write instead.
+REPLACED = [
+    ("gan", "seed", "config key gan.seed: gan.seed was replaced by gan.seeds, a list (e.g. seeds: [0]); "
+                    "one generator is trained per GAN seed"),
+]
+
+
+def _replaced_keys(config: dict) -> list[str]:
+    """A message for every setting of `config` that a newer key replaced."""
+    return [message for section, key, message in REPLACED
+            if isinstance(config.get(section), dict) and key in config[section]]
+
+
+def _only_replaced(error: jsonschema.ValidationError) -> bool:
+    """True for an "unknown key" error whose every unknown key is a replaced setting."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return False
+    known = error.schema.get("properties", {})
+    section = _key(error.absolute_path)
+    unknown = {name for name in error.instance if name not in known}
+    return bool(unknown) and unknown <= {key for where, key, _ in REPLACED if where == section}
 
 
 def _cross_checks(config: dict) -> list[str]:

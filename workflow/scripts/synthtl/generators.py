@@ -159,7 +159,7 @@ def train_generator(npz_path: str | Path, dataset: str, generator: str, fraction
 
     With `threads`, a TensorFlow generator first sets up TensorFlow (synthtl.runtime: threads,
     the mixed_float16 policy when `mixed_precision`) and the seeds. A diverging loss raises
-    DivergenceError naming the dataset, generator, fraction and step.
+    DivergenceError naming the dataset, generator, fraction, GAN seed and step.
     """
     fraction = fmt_frac(float(fraction))
     if threads is not None and NEEDS_TENSORFLOW.get(generator, True):
@@ -170,7 +170,7 @@ def train_generator(npz_path: str | Path, dataset: str, generator: str, fraction
     X, y = load_split(npz_path, "train", fraction=fraction)
     n_classes = len(load_classes(npz_path))
     model = make_generator(generator, settings, seed)
-    where = f"{dataset}/{generator}/frac{fraction}"
+    where = f"{dataset}/{generator}/frac{fraction}/gseed{seed}"
     log.info("%s: fitting on %d cases %s, %d classes, settings %s", where, len(X), X.shape[1:], n_classes, settings)
     started = time.perf_counter()
 

@@ -1,8 +1,9 @@
-"""Names shared by paths, wildcards and tables: fractions and hyperparameter ids."""
+"""Names shared by paths, wildcards and tables: fractions, hyperparameter ids, runs and GAN seeds."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 HP_PATTERN = re.compile(r"^lr(?P<learning_rate>[0-9.e-]+)-bs(?P<batch_size>\d+)-ep(?P<epochs>\d+)$")
 
@@ -69,3 +70,14 @@ def parse_run(run: str) -> dict:
         return {"arm": "finetune", "generator": parts[1], "fraction": frac(parts[2]),
                 "train_fraction": "1" if regime == "full" else frac(parts[2]), "regime": regime, "strategy": parts[4]}
     raise ValueError(f"not a run path: {run!r}")
+
+
+def gan_seed_for(seed: int, gan_seeds: Sequence[int]) -> int:
+    """The GAN seed whose synthetic set classifier seed `seed` pretrains on: gan_seeds[seed % len(gan_seeds)].
+
+    With as many GAN seeds as classifier seeds each classifier seed has its own synthetic set;
+    with fewer, the sets are reused in turn (seeds 0, 1, 2 with gan.seeds [0, 1] -> 0, 1, 0).
+    """
+    if not gan_seeds:
+        raise ValueError("no GAN seeds given (config key gan.seeds)")
+    return int(gan_seeds[int(seed) % len(gan_seeds)])

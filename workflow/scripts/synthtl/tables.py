@@ -13,7 +13,7 @@ from synthtl.files import written
 # Columns every metrics.tsv must hold (the evaluation contract).
 METRICS_COLUMNS = [
     "dataset", "model", "family", "hp", "learning_rate", "batch_size", "epochs", "arm", "generator",
-    "fraction", "train_fraction", "regime", "strategy", "seed", "accuracy", "f1_macro", "f1_weighted",
+    "fraction", "gan_seed", "train_fraction", "regime", "strategy", "seed", "accuracy", "f1_macro", "f1_weighted",
     "precision_macro", "recall_macro", "balanced_accuracy", "roc_auc_ovr_macro", "log_loss",
     "epochs_run", "best_epoch", "train_time_s",
 ]
@@ -22,8 +22,11 @@ ARMS = ("baseline", "pretrain-only", "finetune")
 DATASET_FACTORS = ["length", "n_channels", "n_classes", "n_train", "n_val", "n_test",
                    "original_min_length", "original_max_length"]
 QUALITY_COLUMNS = ["tstr_accuracy", "discriminative_score"]
-# What identifies one row: a run (its arm and provenance) and a seed.
-KEY = ["dataset", "model", "hp", "arm", "generator", "fraction", "train_fraction", "regime", "strategy", "seed"]
+# What identifies one row: a run (its arm and provenance, the GAN seed of its synthetic set) and a seed.
+KEY = ["dataset", "model", "hp", "arm", "generator", "fraction", "gan_seed", "train_fraction", "regime", "strategy",
+       "seed"]
+# What identifies one synthetic set (one generator training run), the unit its quality.json scores.
+SYNTHETIC_KEY = ["dataset", "generator", "fraction", "gan_seed"]
 TEXT = ["dataset", "model", "family", "hp", "arm", "generator", "regime", "strategy"]
 
 
@@ -59,16 +62,18 @@ def read_meta(path: str | Path) -> dict:
 
 
 def read_quality(path: str | Path) -> dict:
-    """Scalar scores of one quality.json, keyed by the dataset, generator and fraction of its path."""
+    """Scalar scores of one quality.json, keyed by the dataset, generator, fraction and GAN seed of its path."""
     path = Path(path)
     parts = path.parts
-    if len(parts) < 4 or not parts[-2].startswith("frac"):
-        raise ValueError(f"{path}: expected .../{{dataset}}/{{generator}}/frac{{fraction}}/quality.json")
+    if (len(parts) < 5 or not parts[-3].startswith("frac") or not parts[-2].startswith("gseed")
+            or not parts[-2].removeprefix("gseed").isdigit()):
+        raise ValueError(f"{path}: expected .../{{dataset}}/{{generator}}/frac{{fraction}}/gseed{{gan_seed}}/quality.json")
     scores = json.loads(path.read_text())
     missing = [k for k in QUALITY_COLUMNS if k not in scores]
     if missing:
         raise ValueError(f"{path}: quality.json lacks key(s) {', '.join(missing)}")
-    row = {"dataset": parts[-4], "generator": parts[-3], "fraction": float(parts[-2].removeprefix("frac"))}
+    row = {"dataset": parts[-5], "generator": parts[-4], "fraction": float(parts[-3].removeprefix("frac")),
+           "gan_seed": int(parts[-2].removeprefix("gseed"))}
     for key, value in scores.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             row[key if key in QUALITY_COLUMNS else f"quality_{key}"] = float(value)
@@ -76,12 +81,18 @@ def read_quality(path: str | Path) -> dict:
 
 
 def build_runs(metrics: list[str | Path], metas: list[str | Path], qualities: list[str | Path]) -> pd.DataFrame:
-    """The runs table: metrics rows joined with dataset factors and, by (dataset, generator, fraction), quality."""
+    """The runs table: metrics rows joined with dataset factors and, by synthetic set
+    (dataset, generator, fraction, gan_seed), quality."""
     if not metrics:
         raise ValueError("no metrics files given")
     runs = pd.concat([read_metrics(p) for p in metrics], ignore_index=True)
     for column in ("fraction", "train_fraction", "learning_rate"):
         runs[column] = pd.to_numeric(runs[column], errors="raise")
+    runs["gan_seed"] = pd.to_numeric(runs["gan_seed"], errors="raise").astype("Int64")
+    unseeded = (runs["arm"] != "baseline") & runs["gan_seed"].isna()
+    if unseeded.any():
+        raise ValueError(f"{int(unseeded.sum())} pretrain-only/finetune row(s) without a gan_seed "
+                         f"(in {sorted(set(runs.loc[unseeded, 'source']))[:3]})")
     duplicated = runs.duplicated(KEY, keep=False)
     if duplicated.any():
         first = runs.loc[duplicated].iloc[0]
@@ -96,23 +107,26 @@ def build_runs(metrics: list[str | Path], metas: list[str | Path], qualities: li
     runs = runs.merge(meta.drop_duplicates("dataset"), on="dataset", how="left", validate="many_to_one")
     quality = pd.DataFrame([read_quality(p) for p in qualities])
     if quality.empty:
-        quality = pd.DataFrame(columns=["dataset", "generator", "fraction", *QUALITY_COLUMNS])
+        quality = pd.DataFrame(columns=[*SYNTHETIC_KEY, *QUALITY_COLUMNS])
+    quality["dataset"] = quality["dataset"].astype("string")
+    quality["generator"] = quality["generator"].astype("string")
+    quality["fraction"] = quality["fraction"].astype(float)
+    quality["gan_seed"] = quality["gan_seed"].astype("Int64")
     synthetic = runs["arm"] != "baseline"
-    keys = runs.loc[synthetic, ["dataset", "generator", "fraction"]].drop_duplicates()
-    lacking = keys.merge(quality, on=["dataset", "generator", "fraction"], how="left", indicator=True)
+    keys = runs.loc[synthetic, SYNTHETIC_KEY].drop_duplicates()
+    lacking = keys.merge(quality, on=SYNTHETIC_KEY, how="left", indicator=True)
     lacking = lacking[lacking["_merge"] == "left_only"]
     if not lacking.empty:
         row = lacking.iloc[0]
         raise ValueError(
             f"no quality.json given for {len(lacking)} synthetic set(s), e.g. "
-            f"dataset={row['dataset']} generator={row['generator']} fraction={row['fraction']:g}"
+            f"dataset={row['dataset']} generator={row['generator']} fraction={row['fraction']:g} "
+            f"gan_seed={row['gan_seed']}"
         )
-    quality["dataset"] = quality["dataset"].astype("string")
-    quality["generator"] = quality["generator"].astype("string")
-    runs = runs.merge(quality, on=["dataset", "generator", "fraction"], how="left", validate="many_to_one")
+    runs = runs.merge(quality, on=SYNTHETIC_KEY, how="left", validate="many_to_one")
     runs["log10_learning_rate"] = runs["learning_rate"].map(math.log10)
     order = ["dataset", "model", "family", "hp", "learning_rate", "log10_learning_rate", "batch_size", "epochs",
-             "arm", "generator", "fraction", "train_fraction", "regime", "strategy", "seed"]
+             "arm", "generator", "fraction", "gan_seed", "train_fraction", "regime", "strategy", "seed"]
     order += [c for c in DATASET_FACTORS if c in runs.columns]
     order += [c for c in runs.columns if c not in order and c != "source"] + ["source"]
     return runs[order].sort_values(KEY, na_position="first", kind="stable").reset_index(drop=True)

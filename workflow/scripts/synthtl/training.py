@@ -225,18 +225,21 @@ def save_run(out: SeedOutput, model: keras.Model, rows: list[dict], record: dict
 
 
 def run_seeds(seeds: Sequence[int], outputs: Sequence[SeedOutput], inputs: Callable[[int], list[str]],
-              settings: dict, train_seed: Callable[[int], tuple[keras.Model, list[dict], dict]]) -> dict[int, str]:
+              settings: dict | Callable[[int], dict],
+              train_seed: Callable[[int], tuple[keras.Model, list[dict], dict]]) -> dict[int, str]:
     """Train every seed whose outputs are missing or stale; returns seed -> 'reused' | 'trained'.
 
-    `train_seed(seed)` builds/loads and fits one model (called right after seeding) and
-    returns the model, its history rows and extra run.json fields.
+    `inputs(seed)` and `settings` (a dict, or seed -> dict) are what the seed's fingerprint
+    covers. `train_seed(seed)` builds/loads and fits one model (called right after seeding)
+    and returns the model, its history rows and extra run.json fields.
     """
     from synthtl import runtime  # noqa: PLC0415
 
     status = {}
     for seed, out in zip(seeds, outputs, strict=True):
         seed_inputs = inputs(seed)
-        print_ = fingerprint(seed_inputs, settings, seed)
+        seed_settings = settings(seed) if callable(settings) else settings
+        print_ = fingerprint(seed_inputs, seed_settings, seed)
         if reusable(out, print_):  # Snakemake touches it after the job, so mtimes stay consistent
             log.info("seed %d: reused (fingerprint matches) %s", seed, Path(out.record).parent)
             status[seed] = "reused"
@@ -246,7 +249,7 @@ def run_seeds(seeds: Sequence[int], outputs: Sequence[SeedOutput], inputs: Calla
         model, rows, extra = train_seed(seed)
         elapsed = time.perf_counter() - start
         record = {
-            "seed": int(seed), "settings": settings, "fingerprint": print_,
+            "seed": int(seed), "settings": seed_settings, "fingerprint": print_,
             "inputs": [str(p) for p in seed_inputs],
             "epochs_run": len(rows), "best_epoch": best_epoch(rows), "train_time_s": round(elapsed, 3),
             "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

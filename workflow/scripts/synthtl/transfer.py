@@ -12,6 +12,7 @@ the initial weights differ. Strategies of fine-tuning:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,39 +97,72 @@ def finetune_model(pretrained: keras.Model, train: training.Split, val: training
     raise ValueError(f"unknown fine-tuning strategy {strategy!r} (config transfer.strategy); known: {', '.join(STRATEGIES)}")
 
 
-def run_pretrain(npz: str, synthetic: str, model: str, network: dict, hp: dict, patience: int, seeds: Sequence[int],
-                 models: Sequence[str], histories: Sequence[str], records: Sequence[str], threads: int = 1,
-                 mixed_precision: bool = False) -> dict[int, str]:
-    """Pretrain cell: `model` trained from scratch on the synthetic set only, early-stopped on real val."""
+def run_pretrain(npz: str, synthetic: str | Sequence[str], model: str, network: dict, hp: dict, patience: int,
+                 seeds: Sequence[int], models: Sequence[str], histories: Sequence[str], records: Sequence[str],
+                 threads: int = 1, mixed_precision: bool = False,
+                 gan_seeds: Sequence[int] | None = None) -> dict[int, str]:
+    """Pretrain cell: `model` trained from scratch on synthetic data only, early-stopped on real val.
+
+    `synthetic` and `gan_seeds` list each seed's synthetic set and the GAN seed that made it
+    (same order as `seeds`; one path is every seed's set, of GAN seed 0 unless given). A
+    seed's fingerprint covers only its own set and GAN seed.
+    """
     from synthtl import data, networks, runtime  # noqa: PLC0415
 
+    seeds = [int(seed) for seed in seeds]
+    sets = [synthetic] * len(seeds) if isinstance(synthetic, (str, Path)) else [str(p) for p in synthetic]
+    made_by = [0] * len(seeds) if gan_seeds is None else [int(g) for g in gan_seeds]
+    if not len(sets) == len(made_by) == len(seeds):
+        raise ValueError(f"pretrain {model}: {len(seeds)} seeds but {len(sets)} synthetic sets and "
+                         f"{len(made_by)} GAN seeds")
+    by_seed = {seed: (str(path), gan_seed) for seed, path, gan_seed in zip(seeds, sets, made_by)}
     runtime.configure(threads, mixed_precision=mixed_precision)
     val = data.load_split(npz, "val")
     n_classes = len(data.load_classes(npz))
-    train = load_synthetic(synthetic, n_classes, val[0].shape[1:])
+    loaded: dict[str, training.Split] = {}  # each synthetic set read once, however many seeds use it
+    for path, _ in by_seed.values():
+        if path not in loaded:
+            loaded[path] = load_synthetic(path, n_classes, val[0].shape[1:])
     hyper = training.hyper_from(hp, patience)
     settings = {"arm": "pretrain", "model": model, "network": network, "hyper": training.describe(hyper),
                 "mixed_precision": bool(mixed_precision)}
-    log.info("pretrain %s: synthetic %s, real val %s, seeds %s", model, train[0].shape, val[0].shape, list(seeds))
+    log.info("pretrain %s: real val %s, seeds %s on GAN seeds %s", model, val[0].shape, seeds, made_by)
 
     compiled = training.Compiled()
 
     def train_seed(seed: int):
+        path, gan_seed = by_seed[seed]
+        train = loaded[path]
+        log.info("seed %d: synthetic set of GAN seed %d %s (%s)", seed, gan_seed, train[0].shape, path)
+
         def build():
             return networks.build(model, val[0].shape[1:], n_classes, network)
 
         trained, rows = training.train_new(build, train, val, hyper, seed, label=f"seed {seed}", compiled=compiled)
-        return trained, rows, {"n_train": len(train[1]), "n_val": len(val[1])}
+        return trained, rows, {"gan_seed": gan_seed, "synthetic": path, "n_train": len(train[1]),
+                               "n_val": len(val[1])}
 
     outputs = training.seed_outputs(models, histories, records)
-    return training.run_seeds(seeds, outputs, lambda seed: [npz, synthetic], settings, train_seed)
+    return training.run_seeds(seeds, outputs, lambda seed: [npz, by_seed[seed][0]],
+                              lambda seed: {**settings, "gan_seed": by_seed[seed][1]}, train_seed)
+
+
+def pretrained_gan_seed(record_path: str | Path) -> int | None:
+    """The GAN seed a pretrain run.json records (None in one written before gan.seeds)."""
+    gan_seed = json.loads(Path(record_path).read_text()).get("gan_seed")
+    return None if gan_seed is None else int(gan_seed)
 
 
 def run_finetune(npz: str, pretrained: Sequence[str], model: str, hp: dict, patience: int, seeds: Sequence[int],
                  regime: str, fraction: str, strategy: str, strategy_settings: dict, models: Sequence[str],
                  histories: Sequence[str], records: Sequence[str], threads: int = 1,
-                 mixed_precision: bool = False) -> dict[int, str]:
-    """Fine-tune cell: each seed's pretrained model continues on real TRAIN (all of it, or the GAN's fraction)."""
+                 mixed_precision: bool = False,
+                 pretrained_records: Sequence[str] | None = None) -> dict[int, str]:
+    """Fine-tune cell: each seed's pretrained model continues on real TRAIN (all of it, or the GAN's fraction).
+
+    `pretrained_records` are the pretrain run.json files beside the models (same order); each
+    seed's run.json records the `gan_seed` that its pretrain run.json names.
+    """
     from synthtl import runtime  # noqa: PLC0415
 
     if regime not in ("full", "scarce"):
@@ -140,6 +174,8 @@ def run_finetune(npz: str, pretrained: Sequence[str], model: str, hp: dict, pati
                 "fraction": str(fraction), "strategy": strategy, "strategy_settings": strategy_settings,
                 "mixed_precision": bool(mixed_precision)}
     by_seed = dict(zip(seeds, pretrained, strict=True))
+    gan_seed_of = ({seed: pretrained_gan_seed(path) for seed, path in zip(seeds, pretrained_records, strict=True)}
+                   if pretrained_records is not None else dict.fromkeys(seeds))
     log.info("finetune %s (%s, %s): train %s, val %s, seeds %s", model, regime, strategy, train[0].shape,
              val[0].shape, list(seeds))
 
@@ -149,8 +185,8 @@ def run_finetune(npz: str, pretrained: Sequence[str], model: str, hp: dict, pati
         start = keras.models.load_model(by_seed[seed], compile=False)
         tuned, rows, best = finetune_model(start, train, val, hyper, seed, strategy, label=f"seed {seed}",
                                            compiled=compiled, **strategy_settings)
-        return tuned, rows, {"best_epoch": best, "pretrained": by_seed[seed], "n_train": len(train[1]),
-                             "n_val": len(val[1])}
+        return tuned, rows, {"best_epoch": best, "pretrained": by_seed[seed], "gan_seed": gan_seed_of[seed],
+                             "n_train": len(train[1]), "n_val": len(val[1])}
 
     outputs = training.seed_outputs(models, histories, records)
     return training.run_seeds(seeds, outputs, lambda seed: [npz, by_seed[seed]], settings, train_seed)
