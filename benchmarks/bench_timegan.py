@@ -1,6 +1,18 @@
-"""Time per TimeGAN training iteration: synthtl's conditional TimeGAN against tsgm's TimeGAN.
+"""Time per TimeGAN training iteration: synthtl's conditional TimeGAN against tsgm's TimeGAN; and on long series.
 
 Usage:  .venv/bin/python benchmarks/bench_timegan.py [--epochs 12 --threads 2]
+        .venv/bin/python benchmarks/bench_timegan.py --lengths [--epochs 3 --threads 1]
+
+--lengths: time per step and peak memory of synthtl's TimeGAN on series of 30, 300 and
+2,500 steps, before (max_length = the series' length: every step through the recurrent
+networks, the code path before the setting existed) and after (max_length 256: trained at
+256 steps, sampled at 256 and interpolated back). Data: the first 8 BasicMotions TRAIN cases
+(6 channels) linearly resampled to each length. Sizes: Yoon et al.'s hidden 24 and 3 GRU
+layers, batch 16 (128 in the paper config; memory and time grow with it). Each configuration
+runs in a fresh process (peak RSS from resource.getrusage, and the RSS after imports and data,
+before the networks are built); time per step is the median per phase with the first
+(tracing) step of each phase dropped. The table also prints synthtl.timegan.estimate_memory_mb
+for each configuration, which these measurements calibrate.
 
 The reference is tsgm (https://github.com/AlexanderVNikitin/tsgm), a TF2/Keras port of
 Yoon et al.'s TimeGAN, installed in its own virtualenv (it pins its own dependencies):
@@ -130,6 +142,75 @@ def run_reference(data: Path, epochs: int, threads: int) -> dict[str, float]:
     return _phase_medians(times)
 
 
+LONG_LENGTHS, LONG_CASES, LONG_BATCH, LONG_MAX_LENGTH = (30, 300, 2500), 8, 16, 256
+
+
+def run_long(length: int, max_length: int, epochs: int, threads: int) -> dict:
+    """One fit of synthtl's TimeGAN on BasicMotions resampled to `length`: per-phase step time, peak RSS, estimate."""
+    import resource
+
+    sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+    import numpy as np
+
+    from synthtl import runtime
+    from synthtl.data import prepare
+    from synthtl.fetch import embedded_dir
+    from synthtl.timegan import TimeGANGenerator, estimate_memory_mb
+
+    runtime.configure(threads)
+    folder = embedded_dir("BasicMotions")
+    settings = {"length": "resample", "target_length": "max", "missing": "interpolate", "val_fraction": 0.2,
+                "min_per_class": 1, "seed": 0}
+    arrays, _ = prepare(folder / "BasicMotions_TRAIN.ts", folder / "BasicMotions_TEST.ts", "BasicMotions",
+                        settings, [1.0])
+    X, y = arrays["X_train"][:LONG_CASES], arrays["y_train"][:LONG_CASES]
+    grid = np.linspace(0, X.shape[1] - 1, length)
+    X = np.stack([[np.interp(grid, np.arange(X.shape[1]), case[:, c]) for c in range(X.shape[2])] for case in X])
+    X = X.transpose(0, 2, 1).astype(np.float32)
+    base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    gan_settings = {"epochs": epochs, "steps_per_epoch": 1, "batch_size": LONG_BATCH, "hidden_dim": HIDDEN,
+                    "num_layers": LAYERS, "max_length": max_length}
+    model = TimeGANGenerator(seed=0, **gan_settings)
+    times: dict[str, list[float]] = {}
+    for row in model.fit(X, y, n_classes=4):
+        times.setdefault(row["phase"], []).append(row["seconds"])
+    X_syn, _ = model.sample(2)
+    assert X_syn.shape == (8, length, X.shape[2]), X_syn.shape
+    return {"phases": _phase_medians(times), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "base_mb": base_mb, "estimate_mb": estimate_memory_mb(len(X), length, X.shape[2], gan_settings)}
+
+
+def long_series(epochs: int, threads: int) -> None:
+    """The --lengths table: before/after per length, with ratios after / before."""
+    print(f"TimeGAN on long series: {LONG_CASES} cases x 6 channels, hidden {HIDDEN}, layers {LAYERS}, batch "
+          f"{LONG_BATCH}, {epochs} steps per phase (first dropped), {threads} thread(s)", flush=True)
+    header = (f"{'length':>6} {'path':>6} {'trained':>7} {'embed ms':>9} {'superv ms':>9} {'joint ms':>9} "
+              f"{'step ms':>8} {'peak MB':>8} {'above base':>10} {'estimate':>8}")
+    print(header, flush=True)
+    ratios = []
+    for length in LONG_LENGTHS:
+        results = {}
+        for path, max_length in (("before", length), ("after", LONG_MAX_LENGTH)):
+            command = [sys.executable, __file__, "--worker", "long", "--length", str(length), "--max-length",
+                       str(max_length), "--epochs", str(epochs), "--threads", str(threads)]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+            if done.returncode != 0:
+                raise RuntimeError(f"long worker failed:\n{done.stderr[-3000:]}")
+            r = results[path] = json.loads(done.stdout.strip().splitlines()[-1])
+            r["step"] = sum(r["phases"].values())
+            ph = r["phases"]
+            print(f"{length:>6} {path:>6} {min(length, max_length):>7} {ph['embedding'] * 1e3:>9.1f} "
+                  f"{ph['supervised'] * 1e3:>9.1f} {ph['joint'] * 1e3:>9.1f} {r['step'] * 1e3:>8.1f} "
+                  f"{r['peak_mb']:>8.0f} {r['peak_mb'] - r['base_mb']:>10.0f} {r['estimate_mb']:>8.0f}", flush=True)
+        before, after = results["before"], results["after"]
+        ratios.append((length, after["step"] / before["step"], after["peak_mb"] / before["peak_mb"],
+                       (after["peak_mb"] - after["base_mb"]) / max(before["peak_mb"] - before["base_mb"], 1.0)))
+    print("after / before:")
+    for length, time_ratio, peak_ratio, above_ratio in ratios:
+        print(f"  length {length:>5}: time per step {time_ratio:.2f}x, peak memory {peak_ratio:.2f}x "
+              f"(above base {above_ratio:.2f}x)")
+
+
 def measure(python: Path, which: str, data: Path, epochs: int, threads: int) -> dict[str, float]:
     """Run one fit in a fresh process of `python`; median seconds per step of each phase."""
     command = [str(python), __file__, "--worker", which, "--data", str(data), "--epochs", str(epochs),
@@ -144,9 +225,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=12, help="iterations of each phase")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--worker", choices=["ours", "reference"])
+    parser.add_argument("--worker", choices=["ours", "reference", "long"])
     parser.add_argument("--data")
+    parser.add_argument("--lengths", action="store_true", help="time and memory on series of 30, 300 and 2,500 steps")
+    parser.add_argument("--length", type=int)
+    parser.add_argument("--max-length", type=int)
     args = parser.parse_args()
+    if args.worker == "long":
+        print(json.dumps(run_long(args.length, args.max_length, args.epochs, args.threads)))
+        return
+    if args.lengths:
+        long_series(args.epochs, args.threads)
+        return
     if args.worker:
         run = run_ours if args.worker == "ours" else run_reference
         print(json.dumps(run(Path(args.data), args.epochs, args.threads)))

@@ -14,5 +14,6 @@ train_generator(
     history_path=snakemake.output.history,
     threads=snakemake.threads,
     mixed_precision=snakemake.params.mixed_precision,
+    mem_limit_mb=snakemake.resources.mem_mb,
 )
 finish()

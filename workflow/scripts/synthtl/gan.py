@@ -6,6 +6,11 @@ the critic is a strided conv net with a projection head (Miyato & Koyama 2018) f
 label. `ConditionalWGAN` is a keras.Model with its own train_step, following Keras 3's
 "Customizing fit()" GAN pattern; the helpers below it are shared with TimeGAN.
 
+Every critic update sees its own real batch (Gulrajani et al.'s Algorithm 1): each train_step
+receives n_critic consecutive batches of the seeded real stream and the critic steps take
+one each. Gulrajani et al. train with Adam at lr 1e-4, beta_1 0, beta_2 0.9 and n_critic 5;
+all four are settings (the defaults here are the laptop config's faster 1e-3 / 0.5 / 0.9 / 2).
+
 Under Keras' mixed_float16 policy (gan.mixed_precision) the layers compute in float16 but
 the series, the scores and every loss are float32, the gradient penalty is taken in
 float32, and each optimizer is a LossScaleOptimizer whose scale_loss() the train steps
@@ -14,6 +19,7 @@ apply before differentiating (its apply() unscales and skips steps with non-fini
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from pathlib import Path
@@ -96,11 +102,12 @@ class ConditionalWGAN(keras.Model):
         return ops.mean(ops.square(norm - 1.0))
 
     def train_step(self, data):
-        real, labels = data
-        batch = ops.shape(real)[0]
-        # 1. Train the critic n_critic times on this real batch against fresh fakes (a graph
-        #    loop: traced once, not unrolled n_critic times).
+        reals, all_labels = data  # (n_critic, batch, time, channels) and (n_critic, batch): a real batch per critic step
+        batch = ops.shape(reals)[1]
+        # 1. Train the critic n_critic times, each on its own real batch against fresh fakes
+        #    (a graph loop: traced once, not unrolled n_critic times).
         def critic_step(i, d_loss, gp, w_distance):
+            real, labels = reals[i], all_labels[i]
             z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
             with tf.GradientTape() as tape:
                 fake = self.generator([z, labels], training=True)
@@ -116,7 +123,8 @@ class ConditionalWGAN(keras.Model):
         zero = tf.constant(0.0)
         _, d_loss, gp, w_distance = tf.while_loop(lambda i, *_: i < self.n_critic, critic_step,
                                                   (tf.constant(0), zero, zero, zero))
-        # 2. Train the generator to raise the critic's score of its fakes.
+        # 2. Train the generator to raise the critic's score of its fakes (for the last real batch's labels).
+        labels = all_labels[-1]
         z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
             fake = self.generator([z, labels], training=True)
@@ -167,11 +175,40 @@ def make_optimizer(learning_rate: float, **kwargs) -> keras.optimizers.Optimizer
     return keras.optimizers.LossScaleOptimizer(optimizer) if mixed_precision_active() else optimizer
 
 
-def real_batches(X: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
-    """An endless, seeded, reshuffled stream of full (X, y) batches."""
+def real_batches(X: np.ndarray, y: np.ndarray, batch_size: int, seed: int, group: int = 1) -> tf.data.Dataset:
+    """An endless, seeded, reshuffled stream of full (X, y) batches; with group > 1, `group` consecutive batches stacked."""
     data = tf.data.Dataset.from_tensor_slices((X.astype(np.float32), y.astype(np.int32)))
     data = data.shuffle(len(X), seed=seed, reshuffle_each_iteration=True).repeat()
-    return data.batch(batch_size, drop_remainder=True).prefetch(2)
+    data = data.batch(batch_size, drop_remainder=True)
+    if group > 1:
+        data = data.batch(group, drop_remainder=True)
+    return data.prefetch(2)
+
+
+def check_memory_limit(need_mb: float, limit_mb: float | None, where: str, what: str, remedy: str) -> None:
+    """Raise ValueError when a job needs more memory than it may use; the message says what, where and what to do."""
+    if limit_mb is not None and need_mb > limit_mb:
+        prefix = f"{where}: " if where else ""
+        raise ValueError(f"{prefix}{what} needs about {need_mb:,.0f} MB but the job may use {limit_mb:,.0f} MB "
+                         f"(resources mem_mb); {remedy}, or give the job more memory")
+
+
+# Memory model of one WGAN-GP training job (estimate_memory_mb), fitted to peak RSS on CPU.
+WGAN_BASE_MB = 700.0  # Python, TensorFlow, Keras and the traced networks
+WGAN_BYTES_PER_FILTER_STEP = 200.0  # bytes kept per (batch case, time step, filter) in a critic step with its penalty
+
+
+def estimate_memory_mb(n_cases: int, length: int, channels: int, settings: dict) -> float:
+    """Peak memory (MB) of training the WGAN-GP on data of this size with these settings; pure arithmetic.
+
+    A critic step keeps the generator's and three critic passes' activations (real, fake, the
+    penalty's interpolates, differentiated twice): about batch_size x length x filters values.
+    """
+    defaults = inspect.signature(WGANGenerator.__init__).parameters
+    batch, filters, n_critic = (int(settings.get(k, defaults[k].default)) for k in ("batch_size", "filters", "n_critic"))
+    activations = WGAN_BYTES_PER_FILTER_STEP * batch * length * filters
+    data = 4.0 * channels * length * (3 * n_cases + 2 * n_critic * batch)
+    return WGAN_BASE_MB + (activations + data) / 2 ** 20
 
 
 def monitored_fit(model: keras.Model, data: tf.data.Dataset, epochs: int, steps_per_epoch: int,
@@ -204,11 +241,21 @@ class WGANGenerator(Generator):
 
     def __init__(self, seed: int = 0, epochs: int = 12, steps_per_epoch: int = 40, batch_size: int = 32,
                  latent_dim: int = 32, filters: int = 32, learning_rate: float = 0.001, n_critic: int = 2,
-                 gp_weight: float = 10.0, max_abs_loss: float = 1.0e6):
+                 gp_weight: float = 10.0, max_abs_loss: float = 1.0e6, beta_1: float = 0.5, beta_2: float = 0.9):
         super().__init__(seed, epochs=int(epochs), steps_per_epoch=int(steps_per_epoch), batch_size=int(batch_size),
                          latent_dim=int(latent_dim), filters=int(filters), learning_rate=float(learning_rate),
-                         n_critic=int(n_critic), gp_weight=float(gp_weight), max_abs_loss=float(max_abs_loss))
+                         n_critic=int(n_critic), gp_weight=float(gp_weight), max_abs_loss=float(max_abs_loss),
+                         beta_1=float(beta_1), beta_2=float(beta_2))
         self.network: keras.Model | None = None
+
+    def check_memory(self, shape: Sequence[int], limit_mb: float, where: str = "") -> None:
+        """Raise ValueError before training when data of `shape` (cases, time, channels) need more than limit_mb."""
+        n_cases, length, channels = (int(v) for v in shape)
+        s = self.settings
+        check_memory_limit(
+            estimate_memory_mb(n_cases, length, channels, s), limit_mb, where,
+            f"wgan on {n_cases} cases of length {length} x {channels} channels (gan.wgan.batch_size="
+            f"{s['batch_size']}, filters={s['filters']})", "lower gan.wgan.batch_size or gan.wgan.filters")
 
     def _build(self) -> keras.Model:
         s = self.settings
@@ -224,9 +271,10 @@ class WGANGenerator(Generator):
         self.network = self._build()
         critic = build_wgan_critic(*self.shape, self.n_classes, s["filters"])
         gan = ConditionalWGAN(self.network, critic, s["latent_dim"], s["n_critic"], s["gp_weight"], seed=self.seed)
-        gan.compile(d_optimizer=make_optimizer(s["learning_rate"], beta_1=0.5, beta_2=0.9),
-                    g_optimizer=make_optimizer(s["learning_rate"], beta_1=0.5, beta_2=0.9))
-        data = real_batches(X, y, s["batch_size"], self.seed)
+        betas = {"beta_1": s["beta_1"], "beta_2": s["beta_2"]}
+        gan.compile(d_optimizer=make_optimizer(s["learning_rate"], **betas),
+                    g_optimizer=make_optimizer(s["learning_rate"], **betas))
+        data = real_batches(X, y, s["batch_size"], self.seed, group=s["n_critic"])  # a real batch per critic step
         return monitored_fit(gan, data, s["epochs"], s["steps_per_epoch"], s["max_abs_loss"], on_epoch)
 
     def sample(self, n_per_class: int | Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -154,8 +154,11 @@ def write_history(rows: list[dict], path: str | Path) -> None:
 
 def train_generator(npz_path: str | Path, dataset: str, generator: str, fraction: str | float, settings: dict,
                     seed: int, model_dir: str | Path, history_path: str | Path, threads: int | None = None,
-                    mixed_precision: bool = False) -> list[dict]:
+                    mixed_precision: bool = False, mem_limit_mb: float | None = None) -> list[dict]:
     """Fit one generator on ONE fraction of TRAIN, save it and its per-epoch history.
+
+    With `mem_limit_mb` (the job's resources.mem_mb), a generator that can size itself
+    (check_memory) stops before training, with the remedy, when the data need more.
 
     With `threads`, a TensorFlow generator first sets up TensorFlow (synthtl.runtime: threads,
     the mixed_float16 policy when `mixed_precision`) and the seeds. A diverging loss raises
@@ -171,6 +174,8 @@ def train_generator(npz_path: str | Path, dataset: str, generator: str, fraction
     n_classes = len(load_classes(npz_path))
     model = make_generator(generator, settings, seed)
     where = f"{dataset}/{generator}/frac{fraction}/gseed{seed}"
+    if mem_limit_mb is not None and hasattr(model, "check_memory"):
+        model.check_memory(X.shape, mem_limit_mb, where)
     log.info("%s: fitting on %d cases %s, %d classes, settings %s", where, len(X), X.shape[1:], n_classes, settings)
     started = time.perf_counter()
 

@@ -10,10 +10,29 @@ every time step of the generator's noise, the supervisor's and the discriminator
 Data are min-max scaled to [0, 1] per channel for training, as in the original.
 Under mixed precision every network's output layer and so every loss is float32, and the
 optimizers scale their losses (see synthtl.gan).
+
+Long series (setting `max_length`, default 256). TimeGAN was built for short windows (Yoon
+et al. train on 24 steps); a recurrent pass costs time and memory in proportion to its
+length, and at StandWalkJump's 2,500 steps, batch 128, three layers of 24 units, one joint
+step took 5.5 GB and ~150 s on a CPU thread. Series longer than `max_length` are therefore
+trained at `max_length` steps: each channel is averaged over `max_length` equal bins (an
+area average, so no aliasing of what lies above the new Nyquist rate into what is kept), and
+sampled series are mapped back to the dataset's length by linear interpolation between bin
+centres, so the synthetic set has the dataset's exact shape and one label per whole series.
+Shorter series are untouched (the same numbers as without the setting). The price is
+detail: a synthetic series keeps at most max_length / 2 cycles per series. The alternative,
+training on random windows and stitching samples together, keeps the fine detail but not
+what a class is in most UEA sets (the order and shape of the whole movement or recording):
+a window generator never sees where a window lies, stitched windows jump at the seams, and
+a label no longer describes what one window shows. 256 steps keep every paper dataset but
+AtrialFibrillation (640), UWaveGestureLibrary (315) and StandWalkJump (2,500) at full length,
+and keep 10x the recurrent length that Yoon et al. used; `estimate_memory_mb` sizes a job.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -22,11 +41,75 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from synthtl.gan import labelled_noise_batches, make_optimizer, mixed_precision_active, monitored_fit, real_batches
-from synthtl.generators import Generator
+from synthtl.gan import (check_memory_limit, labelled_noise_batches, make_optimizer, mixed_precision_active,
+                        monitored_fit, real_batches)
+from synthtl.generators import SPEC_FILE, Generator
 
 PHASES = ("embedding", "supervised", "joint")
 GAMMA = 1.0  # weight of the discriminator's verdict on unsupervised generator output (original: 1)
+
+# Memory model of one training job (see estimate_memory_mb), fitted to peak RSS measured by
+# benchmarks/bench_timegan.py --lengths on CPU (TensorFlow 2.21, one thread).
+BASE_MB = 900.0  # Python, TensorFlow, Keras and the five traced networks
+BYTES_PER_UNIT_STEP = 160.0  # joint phase: bytes kept per (batch case, time step, GRU unit of each layer)
+
+
+def training_length(length: int, max_length: int) -> int:
+    """Steps the recurrent networks run over: the series' length, at most max_length."""
+    return min(int(length), int(max_length))
+
+
+def resample_matrix(source: int, target: int) -> np.ndarray:
+    """(target, source) float64 weights taking a series of `source` steps to `target` steps.
+
+    Shrinking: the mean over each of `target` equal bins (step j covers [j, j + 1)). Growing:
+    linear interpolation between the source steps, placed at their bin centres (constant
+    beyond the first and last centre). Every row sums to 1; equal lengths give the identity.
+    """
+    if target == source:
+        return np.eye(source)
+    if target < source:
+        edges = np.arange(target + 1) * (source / target)
+        steps = np.arange(source)
+        overlap = (np.minimum(edges[1:, None], steps[None, :] + 1) - np.maximum(edges[:-1, None], steps[None, :]))
+        return np.clip(overlap, 0.0, None) / (source / target)
+    position = np.clip((np.arange(target) + 0.5) * (source / target) - 0.5, 0.0, source - 1)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, source - 1)
+    weights = np.zeros((target, source))
+    rows = np.arange(target)
+    np.add.at(weights, (rows, low), 1.0 - (position - low))
+    np.add.at(weights, (rows, high), position - low)
+    return weights
+
+
+def resample(X: np.ndarray, length: int) -> np.ndarray:
+    """(cases, time, channels) float32 series taken to `length` steps (resample_matrix); unchanged when equal."""
+    if X.shape[1] == length:
+        return X
+    return np.einsum("ts,nsc->ntc", resample_matrix(X.shape[1], length), X).astype(np.float32)
+
+
+def _setting(settings: dict, key: str):
+    """A TimeGAN setting from `settings`, else TimeGANGenerator's default for it."""
+    if key in settings:
+        return settings[key]
+    return inspect.signature(TimeGANGenerator.__init__).parameters[key].default
+
+
+def estimate_memory_mb(n_cases: int, length: int, channels: int, settings: dict) -> float:
+    """Peak memory (MB) of training TimeGAN on data of this size with these settings; pure arithmetic.
+
+    The joint phase dominates: its generator loss keeps every step of ~19 GRU layer passes
+    (embedder, generator, supervisor twice, recovery, discriminator twice) for the tape, so
+    memory grows with batch_size x training_length x hidden_dim x num_layers. The data
+    (float32, a few copies at full and training length) are small for every UEA set.
+    """
+    steps = training_length(length, _setting(settings, "max_length"))
+    batch, hidden, layers = (int(_setting(settings, k)) for k in ("batch_size", "hidden_dim", "num_layers"))
+    activations = BYTES_PER_UNIT_STEP * batch * steps * hidden * layers
+    data = 4.0 * n_cases * channels * (3 * length + 2 * steps)
+    return BASE_MB + (activations + data) / 2 ** 20
 
 
 def _rnn(name: str, in_dim: int, hidden: int, num_layers: int, out_dim: int, length: int,
@@ -196,25 +279,47 @@ class TimeGANGenerator(Generator):
     name = "timegan"
 
     def __init__(self, seed: int = 0, epochs: int = 10, steps_per_epoch: int = 20, batch_size: int = 32,
-                 hidden_dim: int = 24, num_layers: int = 2, learning_rate: float = 0.001, max_abs_loss: float = 1.0e6):
+                 hidden_dim: int = 24, num_layers: int = 2, learning_rate: float = 0.001, max_abs_loss: float = 1.0e6,
+                 max_length: int = 256):
+        if int(max_length) < 2:
+            raise ValueError(f"gan.timegan.max_length must be at least 2 (the supervisor predicts the next step), "
+                             f"got {max_length}")
         super().__init__(seed, epochs=int(epochs), steps_per_epoch=int(steps_per_epoch), batch_size=int(batch_size),
                          hidden_dim=int(hidden_dim), num_layers=int(num_layers), learning_rate=float(learning_rate),
-                         max_abs_loss=float(max_abs_loss))
+                         max_abs_loss=float(max_abs_loss), max_length=int(max_length))
         self.sampler: keras.Model | None = None
         self.low = self.high = None  # per-channel min-max scaling of the training data
 
+    @property
+    def train_length(self) -> int:
+        """Steps of the recurrent networks: the data's length, at most max_length."""
+        return training_length(self.shape[0], self.settings["max_length"])
+
     def _networks(self) -> dict[str, keras.Model]:
         s = self.settings
-        return build_timegan_networks(*self.shape, self.n_classes, s["hidden_dim"], s["num_layers"])
+        return build_timegan_networks(self.train_length, self.shape[1], self.n_classes, s["hidden_dim"],
+                                      s["num_layers"])
+
+    def check_memory(self, shape: Sequence[int], limit_mb: float, where: str = "") -> None:
+        """Raise ValueError before training when data of `shape` (cases, time, channels) need more than limit_mb."""
+        n_cases, length, channels = (int(v) for v in shape)
+        need = estimate_memory_mb(n_cases, length, channels, self.settings)
+        s = self.settings
+        check_memory_limit(
+            need, limit_mb, where,
+            f"timegan on {n_cases} cases of length {length} x {channels} channels, trained at "
+            f"{training_length(length, s['max_length'])} steps (gan.timegan.max_length={s['max_length']}, "
+            f"batch_size={s['batch_size']}, hidden_dim={s['hidden_dim']}, num_layers={s['num_layers']})",
+            "lower gan.timegan.max_length or gan.timegan.batch_size")
 
     def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int | None = None,
             on_epoch: Callable[[dict], None] | None = None) -> list[dict]:
-        """Each of the three phases for epochs x steps_per_epoch steps, on min-max scaled data."""
+        """Each of the three phases for epochs x steps_per_epoch steps, on min-max scaled data of train_length steps."""
         self._remember(X, y, n_classes)
         s = self.settings
         self.mixed_precision = mixed_precision_active()
         self.low, self.high = X.min(axis=(0, 1)), X.max(axis=(0, 1))
-        scaled = (X - self.low) / np.maximum(self.high - self.low, 1e-7)
+        scaled = resample((X - self.low) / np.maximum(self.high - self.low, 1e-7), self.train_length)
         keras.utils.set_random_seed(self.seed)
         nets = self._networks()
         model = ConditionalTimeGAN(nets, seed=self.seed)
@@ -230,9 +335,10 @@ class TimeGANGenerator(Generator):
         return rows
 
     def sample(self, n_per_class: int | Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Seeded uniform noise through generator, supervisor and recovery, scaled back."""
-        X, y = labelled_noise_batches(self.sampler, self._counts(n_per_class), self.shape, self.seed + 1,
-                                      noise="uniform")
+        """Seeded uniform noise through generator, supervisor and recovery, at the data's length, scaled back."""
+        X, y = labelled_noise_batches(self.sampler, self._counts(n_per_class), (self.train_length, self.shape[1]),
+                                      self.seed + 1, noise="uniform")
+        X = resample(X.reshape(len(y), self.train_length, self.shape[1]), self.shape[0])
         return (X * np.maximum(self.high - self.low, 1e-7) + self.low).astype(np.float32), y
 
     def save(self, folder: str | Path) -> None:
@@ -245,6 +351,8 @@ class TimeGANGenerator(Generator):
     def load(cls, folder: str | Path) -> "TimeGANGenerator":
         """Rebuild the sampler from generator.json and read its weights and scaling."""
         generator = cls._from_spec(folder)
+        if "max_length" not in json.loads((Path(folder) / SPEC_FILE).read_text())["settings"]:
+            generator.settings["max_length"] = max(generator.shape[0], 2)  # saved before the setting: full length
         generator.sampler = build_sampler(generator._networks())
         generator.sampler.load_weights(Path(folder) / "sampler.weights.h5")
         with np.load(Path(folder) / "scaling.npz") as data:
