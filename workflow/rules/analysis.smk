@@ -1,5 +1,6 @@
 # aggregate -> stats -> figures, and the synthetic-vs-real figures of each generator, all into the report.
 
+
 rule aggregate:
     input:
         metrics=get_metrics_files,
@@ -11,11 +12,11 @@ rule aggregate:
         "logs/aggregate.log",
     benchmark:
         "results/benchmarks/aggregate/all.tsv"
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-    conda:
-        "../../envs/analysis.yaml"
     script:
         "../scripts/aggregate.py"
 
@@ -75,6 +76,15 @@ rule stats:
             category="Tables",
             labels={"table": "factor ANOVA"},
         ),
+    log:
+        "logs/stats.log",
+    benchmark:
+        "results/benchmarks/stats/all.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
     params:
         metric=ANALYSIS["metric"],
         metrics=ANALYSIS["metrics"],
@@ -85,15 +95,6 @@ rule stats:
         seed=ANALYSIS["seed"],
         contrasts=ANALYSIS["contrasts"],
         search=ANALYSIS["search"],
-    log:
-        "logs/stats.log",
-    benchmark:
-        "results/benchmarks/stats/all.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-    conda:
-        "../../envs/analysis.yaml"
     script:
         "../scripts/stats.py"
 
@@ -146,18 +147,18 @@ rule figures:
             labels={"figure": "learning curves"},
         ),
         vectors=expand("results/figures/{name}.svg", name=FIGURES),
-    params:
-        metric=ANALYSIS["metric"],
-        alpha=ANALYSIS["alpha"],
     log:
         "logs/figures.log",
     benchmark:
         "results/benchmarks/figures/all.tsv"
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-    conda:
-        "../../envs/analysis.yaml"
+    params:
+        metric=ANALYSIS["metric"],
+        alpha=ANALYSIS["alpha"],
     script:
         "../scripts/figures.py"
 
@@ -178,17 +179,17 @@ rule synthetic_figure:
                 "figure": "{figure}",
             },
         ),
-    wildcard_constraints:
-        figure="|".join(SYNTHETIC_FIGURES),
     log:
         "logs/synthetic_figure/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/{figure}.log",
     benchmark:
         "results/benchmarks/synthetic_figure/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/{figure}.tsv"
+    wildcard_constraints:
+        figure="|".join(SYNTHETIC_FIGURES),
     localrule: True
+    conda:
+        "../../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=200,
-    conda:
-        "../../envs/data.yaml"
     shell:
         "cp {input} {output} 2> {log}"

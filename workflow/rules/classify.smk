@@ -3,7 +3,6 @@
 
 
 rule baseline:
-    priority: 1
     input:
         npz="results/data/{dataset}/prepared.npz",
     # One job trains ALL seeds of the cell in one process (TensorFlow's start-up costs
@@ -15,48 +14,49 @@ rule baseline:
         models=update(per_seed(BASELINE_DIR, "model.keras")),
         histories=update(per_seed(BASELINE_DIR, "history.tsv")),
         records=update(per_seed(BASELINE_DIR, "run.json")),
+    log:
+        "logs/baseline/{dataset}/{model}/{hp}/frac{fraction}.log",
+    benchmark:
+        "results/benchmarks/baseline/{dataset}/{model}/{hp}/frac{fraction}.tsv"
+    priority: 1
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        gpu=1,
     params:
         network=get_network,
         patience=CLASSIFIER["patience"],
         seeds=SEEDS,
         mixed_precision=CLASSIFIER["mixed_precision"],
-    log:
-        "logs/baseline/{dataset}/{model}/{hp}/frac{fraction}.log",
-    benchmark:
-        "results/benchmarks/baseline/{dataset}/{model}/{hp}/frac{fraction}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        gpu=1,
-    conda:
-        "../../envs/tensorflow.yaml"
     script:
         "../scripts/baseline.py"
 
 
 rule evaluate:
-    # Baseline runs: one job per run. Transfer runs are scored per cell by evaluate_transfer.
-    wildcard_constraints:
-        run=r"baseline/frac[0-9.]+",
     input:
         npz="results/data/{dataset}/prepared.npz",
         models=get_run_models,
         records=get_run_records,
     output:
         metrics="results/metrics/{dataset}/{model}/{hp}/{run}/metrics.tsv",
-    params:
-        seeds=SEEDS,
-        runs=get_baseline_run,
     log:
         "logs/evaluate/{dataset}/{model}/{hp}/{run}.log",
     benchmark:
         "results/benchmarks/evaluate/{dataset}/{model}/{hp}/{run}.tsv"
+    # Baseline runs: one job per run. Transfer runs are scored per cell by evaluate_transfer.
+    wildcard_constraints:
+        run=r"baseline/frac[0-9.]+",
+    conda:
+        "../../envs/tensorflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         gpu=1,
-    conda:
-        "../../envs/tensorflow.yaml"
+    params:
+        seeds=SEEDS,
+        runs=get_baseline_run,
     script:
         "../scripts/evaluate.py"
 
@@ -71,22 +71,19 @@ rule evaluate_transfer:
         models=get_transfer_models,
         records=get_transfer_records,
     output:
-        metrics=[
-            f"results/metrics/{{dataset}}/{{model}}/{{hp}}/{run}/metrics.tsv"
-            for run in transfer_runs()
-        ],
-    params:
-        seeds=SEEDS,
-        runs=transfer_runs(),
+        metrics=[f"results/metrics/{{dataset}}/{{model}}/{{hp}}/{run}/metrics.tsv" for run in transfer_runs()],
     log:
         "logs/evaluate_transfer/{dataset}/{model}/{hp}.log",
     benchmark:
         "results/benchmarks/evaluate_transfer/{dataset}/{model}/{hp}.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         gpu=1,
-    conda:
-        "../../envs/tensorflow.yaml"
+    params:
+        seeds=SEEDS,
+        runs=transfer_runs(),
     script:
         "../scripts/evaluate.py"

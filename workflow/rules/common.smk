@@ -22,10 +22,7 @@ GAN_FRACTIONS = sorted({fmt_frac(f) for f in config["fractions"]}, key=float)
 MODELS = config["classifier"]["models"]
 SEEDS = config["classifier"]["seeds"]
 GRID = config["classifier"]["grid"]
-HPS = [
-    hp_id(lr, bs, ep)
-    for lr, bs, ep in product(GRID["learning_rate"], GRID["batch_size"], GRID["epochs"])
-]
+HPS = [hp_id(lr, bs, ep) for lr, bs, ep in product(GRID["learning_rate"], GRID["batch_size"], GRID["epochs"])]
 GENERATORS = config["gan"]["generators"]
 GAN_SEEDS = config["gan"]["seeds"]
 REGIME = config["transfer"]["regime"]

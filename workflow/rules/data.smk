@@ -6,16 +6,16 @@ rule download:
         train="resources/uea/{dataset}/{dataset}_TRAIN.ts",
         test="resources/uea/{dataset}/{dataset}_TEST.ts",
         record="resources/uea/{dataset}/source.json",
-    params:
-        source=get_source,
     log:
         "logs/download/{dataset}.log",
     localrule: True
+    conda:
+        "../../envs/data.yaml"
     threads: 1
     resources:
         downloads=1,
-    conda:
-        "../../envs/data.yaml"
+    params:
+        source=get_source,
     script:
         "../scripts/download.py"
 
@@ -28,16 +28,16 @@ rule prepare:
     output:
         npz="results/data/{dataset}/prepared.npz",
         meta="results/data/{dataset}/meta.json",
-    params:
-        settings=config["prepare"],
     log:
         "logs/prepare/{dataset}.log",
     benchmark:
         "results/benchmarks/prepare/{dataset}.tsv"
+    conda:
+        "../../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-    conda:
-        "../../envs/data.yaml"
+    params:
+        settings=config["prepare"],
     script:
         "../scripts/prepare.py"

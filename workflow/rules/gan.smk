@@ -8,50 +8,50 @@
 
 
 rule train_gan:
-    priority: 3
     input:
         npz="results/data/{dataset}/prepared.npz",
     output:
         model=directory("results/gan/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/model"),
         history="results/gan/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/history.tsv",
-    params:
-        settings=get_gan_settings,
-        seed=get_gan_seed,
-        mixed_precision=config["gan"]["mixed_precision"],
     log:
         "logs/train_gan/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.log",
     benchmark:
         "results/benchmarks/train_gan/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.tsv"
+    priority: 3
+    conda:
+        "../../envs/tensorflow.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         gpu=1,
-    conda:
-        "../../envs/tensorflow.yaml"
+    params:
+        settings=get_gan_settings,
+        seed=get_gan_seed,
+        mixed_precision=config["gan"]["mixed_precision"],
     script:
         "../scripts/train_gan.py"
 
 
 rule synthesize:
-    priority: 3
     input:
         model=rules.train_gan.output.model,
         npz="results/data/{dataset}/prepared.npz",
     output:
         synthetic="results/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/synthetic.npz",
-    params:
-        multiple=config["gan"]["synthetic_multiple"],
-        mixed_precision=config["gan"]["mixed_precision"],
     log:
         "logs/synthesize/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.log",
     benchmark:
         "results/benchmarks/synthesize/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.tsv"
+    priority: 3
+    conda:
+        "../../envs/tensorflow.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         gpu=1,
-    conda:
-        "../../envs/tensorflow.yaml"
+    params:
+        multiple=config["gan"]["synthetic_multiple"],
+        mixed_precision=config["gan"]["mixed_precision"],
     script:
         "../scripts/synthesize.py"
 
@@ -65,17 +65,17 @@ rule synthetic_quality:
         samples="results/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/samples.png",
         embedding="results/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/embedding.png",
         embedding_svg="results/synthetic/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}/embedding.svg",
-    params:
-        seed=get_gan_seed,
-        title=get_synthetic_title,
     log:
         "logs/synthetic_quality/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.log",
     benchmark:
         "results/benchmarks/synthetic_quality/{dataset}/{generator}/frac{fraction}/gseed{gan_seed}.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-    conda:
-        "../../envs/tensorflow.yaml"
+    params:
+        seed=get_gan_seed,
+        title=get_synthetic_title,
     script:
         "../scripts/synthetic_quality.py"

@@ -5,7 +5,6 @@
 
 
 rule pretrain:
-    priority: 2
     input:
         npz="results/data/{dataset}/prepared.npz",
         # one per classifier seed (SEEDS order): the set of its GAN seed, gan_seed_for(seed, gan.seeds)
@@ -18,28 +17,28 @@ rule pretrain:
         models=update(per_seed(PRETRAIN_DIR, "model.keras")),
         histories=update(per_seed(PRETRAIN_DIR, "history.tsv")),
         records=update(per_seed(PRETRAIN_DIR, "run.json")),
+    log:
+        "logs/pretrain/{dataset}/{model}/{hp}/{generator}/frac{fraction}.log",
+    benchmark:
+        "results/benchmarks/pretrain/{dataset}/{model}/{hp}/{generator}/frac{fraction}.tsv"
+    priority: 2
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        gpu=1,
     params:
         network=get_network,
         patience=CLASSIFIER["patience"],
         seeds=SEEDS,
         gan_seeds=pretrain_gan_seeds(),
         mixed_precision=CLASSIFIER["mixed_precision"],
-    log:
-        "logs/pretrain/{dataset}/{model}/{hp}/{generator}/frac{fraction}.log",
-    benchmark:
-        "results/benchmarks/pretrain/{dataset}/{model}/{hp}/{generator}/frac{fraction}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        gpu=1,
-    conda:
-        "../../envs/tensorflow.yaml"
     script:
         "../scripts/pretrain.py"
 
 
 rule finetune:
-    priority: 2
     input:
         npz="results/data/{dataset}/prepared.npz",
         pretrained=per_seed(PRETRAIN_DIR, "model.keras"),
@@ -51,20 +50,21 @@ rule finetune:
         models=update(per_seed(FINETUNE_DIR, "model.keras")),
         histories=update(per_seed(FINETUNE_DIR, "history.tsv")),
         records=update(per_seed(FINETUNE_DIR, "run.json")),
+    log:
+        "logs/finetune/{dataset}/{model}/{hp}/{generator}/frac{fraction}/{regime}/{strategy}.log",
+    benchmark:
+        "results/benchmarks/finetune/{dataset}/{model}/{hp}/{generator}/frac{fraction}/{regime}/{strategy}.tsv"
+    priority: 2
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        gpu=1,
     params:
         patience=CLASSIFIER["patience"],
         seeds=SEEDS,
         strategy_settings=get_strategy_settings,
         mixed_precision=CLASSIFIER["mixed_precision"],
-    log:
-        "logs/finetune/{dataset}/{model}/{hp}/{generator}/frac{fraction}/{regime}/{strategy}.log",
-    benchmark:
-        "results/benchmarks/finetune/{dataset}/{model}/{hp}/{generator}/frac{fraction}/{regime}/{strategy}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        gpu=1,
-    conda:
-        "../../envs/tensorflow.yaml"
     script:
         "../scripts/finetune.py"
