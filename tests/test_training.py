@@ -71,29 +71,53 @@ def test_adding_a_seed_trains_only_that_seed_with_the_numbers_it_gets_alone(npz,
 
 def test_the_test_split_never_reaches_training(npz, tmp_path, monkeypatch):
     """Record what the baseline asks the data layer for and what the training function receives."""
-    requested, received = [], []
-    real_load, real_fit = data.load_split, training.fit
+    from synthtl.budget import Budget
 
-    def load_split(path, split, fraction=None):
+    requested, received = [], []
+    real_load, real_fit = Budget.load, training.fit
+
+    def load(self, split):
         requested.append(split)
-        return real_load(path, split, fraction)
+        return real_load(self, split)
 
     def fit(model, train, val, *args, **kwargs):
         received.append((train, val))
         return real_fit(model, train, val, *args, **kwargs)
 
-    monkeypatch.setattr(data, "load_split", load_split)
+    monkeypatch.setattr(Budget, "load", load)
     monkeypatch.setattr(training, "fit", fit)
     baseline(npz, tmp_path / "cell", [0], train_fraction="0.5")
     assert requested and set(requested) <= {"train", "val"}, requested
     (train, val), = received
-    expected_train, expected_val = real_load(npz, "train", 0.5), real_load(npz, "val")
-    np.testing.assert_array_equal(train[0], expected_train[0])
-    np.testing.assert_array_equal(val[0], expected_val[0])
-    X_test = real_load(npz, "test")[0]
+    budget = Budget(npz, "0.5")  # the scarce budget: half of train, half of val, in its own scale
+    np.testing.assert_array_equal(train[0], real_load(budget, "train")[0])
+    np.testing.assert_array_equal(val[0], real_load(budget, "val")[0])
+    X_test = real_load(budget, "test")[0]
     seen = np.concatenate([train[0], val[0]]).reshape(len(train[0]) + len(val[0]), -1)
     for case in X_test.reshape(len(X_test), -1):
         assert not np.any(np.all(np.isclose(seen, case), axis=1)), "a TEST case reached training"
+
+
+def test_a_scarce_run_early_stops_and_is_scored_on_its_budgets_own_val(npz, tmp_path):
+    from synthtl.budget import Budget
+
+    _, models, records = baseline(npz, tmp_path / "cell", [0], train_fraction="0.5")
+    record = json.loads(open(records[0]).read())
+    budget = Budget(npz, "0.5")
+    assert record["settings"]["budget"] == "0.5"
+    assert (record["n_train"], record["n_val"]) == (len(budget.train_index), len(budget.val_index))
+    assert record["n_val"] < len(data.load_split(npz, "val")[1])
+    table = metrics.evaluate_run(npz, "BasicMotions", "fcn", "lr0.01-bs8-ep3", "baseline/frac0.5", [0], models,
+                                 records, str(tmp_path / "metrics.tsv"))
+    import keras
+
+    network = keras.models.load_model(models[0], compile=False)
+    n_classes = len(data.load_classes(npz))
+    for split, prefix in (("val", "val_"), ("test", "")):
+        X, y = budget.load(split)
+        expected = metrics.scores(y, network.predict(X, verbose=0), n_classes)
+        assert table.loc[0, f"{prefix}accuracy"] == pytest.approx(expected["accuracy"]), split
+    assert table.loc[0, "n_val_run"] == len(budget.val_index)
 
 
 def test_fingerprint_covers_inputs_settings_and_seed(npz, tmp_path):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from synthtl import data, networks, runtime, training, transfer
+from synthtl.budget import Budget
 
 TINY_FCN = {"filters": [4, 4, 4], "kernel_sizes": [8, 5, 3]}
 HP = {"learning_rate": 0.01, "batch_size": 8, "epochs": 3}
@@ -55,8 +56,14 @@ def test_baseline_and_finetune_share_the_cell_and_differ_in_initial_weights(file
         requested.append(split)
         return real_load(path, split, fraction)
 
+    def budget_load(self, split):
+        requested.append(split)
+        return real_budget_load(self, split)
+
+    real_budget_load = Budget.load
     monkeypatch.setattr(training, "fit", fit)
     monkeypatch.setattr(data, "load_split", load_split)
+    monkeypatch.setattr(Budget, "load", budget_load)
     training.run_baseline(npz, "fcn", TINY_FCN, HP, 2, [0], "1", *outputs(tmp_path / "baseline"))
     transfer.run_pretrain(npz, synthetic, "fcn", TINY_FCN, HP, 2, [0], *outputs(tmp_path / "pretrain"))
     pretrained = str(tmp_path / "pretrain" / "seed0" / "model.keras")
@@ -66,7 +73,7 @@ def test_baseline_and_finetune_share_the_cell_and_differ_in_initial_weights(file
     base, pre, tuned = calls
 
     # TEST reaches neither phase: only train/val are read; pretraining sees the synthetic set only
-    assert set(requested) <= {"train", "val"}, requested
+    assert requested and set(requested) <= {"train", "val"}, requested
     X_syn = np.load(synthetic)["X"]
     np.testing.assert_array_equal(pre["train"][0], X_syn)
     real_train, real_val = real_load(npz, "train"), real_load(npz, "val")
@@ -213,3 +220,32 @@ def test_one_cell_runs_through_every_phase(transfer_cell):
         assert (row["n_train_run"], row["n_val_run"]) == (seed_record["n_train"], seed_record["n_val"])
         assert 0 <= row["val_accuracy"] <= 1 and row["val_log_loss"] > 0
     assert rows["pretrain/jitter/frac0.5"]["n_train_run"] == len(np.load(transfer_cell / synthetic)["y"])
+
+
+def test_a_scarce_cell_stays_inside_its_budget_in_every_phase(files, tmp_path, monkeypatch):
+    npz, synthetic = files
+    calls = []
+    real_fit = training.fit
+
+    def fit(model, train, val, *args, **kwargs):
+        calls.append((train, val))
+        return real_fit(model, train, val, *args, **kwargs)
+
+    monkeypatch.setattr(training, "fit", fit)
+    training.run_baseline(npz, "fcn", TINY_FCN, HP, 2, [0], "0.5", *outputs(tmp_path / "baseline"))
+    transfer.run_pretrain(npz, synthetic, "fcn", TINY_FCN, HP, 2, [0], *outputs(tmp_path / "pretrain"), budget="0.5")
+    transfer.run_finetune(npz, [str(tmp_path / "pretrain" / "seed0" / "model.keras")], "fcn", HP, 2, [0], "scarce",
+                          "0.5", "full", {}, *outputs(tmp_path / "finetune"),
+                          pretrained_records=[str(tmp_path / "pretrain" / "seed0" / "run.json")])
+    (base_train, base_val), (pre_train, pre_val), (tuned_train, tuned_val) = calls
+    budget = Budget(npz, "0.5")
+    train, val = budget.load("train"), budget.load("val")
+    for phase_val in (base_val, pre_val, tuned_val):  # one early-stopping split: the budget's, in its scale
+        np.testing.assert_array_equal(phase_val[0], val[0])
+    for phase_train in (base_train, tuned_train):
+        np.testing.assert_array_equal(phase_train[0], train[0])
+    np.testing.assert_array_equal(pre_train[0], budget.restandardise(np.load(synthetic)["X"]))
+    assert not np.allclose(pre_train[0], np.load(synthetic)["X"])  # the synthetic set was put in the budget's scale
+    for arm in ("baseline", "pretrain", "finetune"):
+        record = json.loads((tmp_path / arm / "seed0" / "run.json").read_text())
+        assert record["settings"]["budget"] == "0.5" and record["n_val"] == len(val[1]), arm

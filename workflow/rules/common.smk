@@ -192,6 +192,11 @@ def pretrain_gan_seeds():
     return [gan_seed_for(seed, GAN_SEEDS) for seed in SEEDS]
 
 
+def get_pretrain_budget(wildcards):
+    """The scarce regime's data budget of a pretrain run (synthtl.budget): its fraction; None in the full regime."""
+    return wildcards.fraction if REGIME == "scarce" and float(wildcards.fraction) < 1 else None
+
+
 def get_pretrain_synthetic(wildcards):
     """Each classifier seed's synthetic set (SEEDS order): the sets of every GAN seed some seed uses."""
     cell = f"{wildcards.dataset}/{wildcards.generator}/frac{wildcards.fraction}"

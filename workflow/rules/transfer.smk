@@ -34,6 +34,7 @@ rule pretrain:
         seeds=SEEDS,
         gan_seeds=pretrain_gan_seeds(),
         mixed_precision=CLASSIFIER["mixed_precision"],
+        budget=get_pretrain_budget,
     script:
         "../scripts/pretrain.py"
 

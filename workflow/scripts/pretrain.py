@@ -20,5 +20,6 @@ run_pretrain(
     records=snakemake.output.records,
     threads=snakemake.threads,
     mixed_precision=snakemake.params.mixed_precision,
+    budget=snakemake.params.budget,
 )
 finish()

@@ -220,6 +220,7 @@ def prepare(train_path: str | Path, test_path: str | Path, dataset: str, setting
         return ((X - mean) / std).astype(np.float32)
 
     rank = fraction_ranks(y_train, rng)
+    val_rank = fraction_ranks(y_val, rng)  # drawn after `rank`, which stays what it was before it existed
     subsets = {fmt_frac(f): fraction_subset(y_train, rank, f, settings["min_per_class"], dataset, classes)
                for f in sorted(fractions)}
     arrays = {
@@ -228,7 +229,8 @@ def prepare(train_path: str | Path, test_path: str | Path, dataset: str, setting
         "X_test": scale(X_test), "y_test": y_test.astype(np.int64),
         "classes": classes, "train_index": train_idx, "val_index": val_idx,
         "norm_mean": mean.astype(np.float32), "norm_std": std.astype(np.float32),
-        "dataset": np.array(dataset), "fraction_rank": rank, "min_per_class": np.array(settings["min_per_class"]),
+        "dataset": np.array(dataset), "fraction_rank": rank, "val_rank": val_rank,
+        "min_per_class": np.array(settings["min_per_class"]),
         **{f"fraction_index_{f}": idx for f, idx in subsets.items()},
     }
 

@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from synthtl import budget
 from synthtl.data import load_classes, load_split
 from synthtl.files import written
 from synthtl.naming import fmt_frac
@@ -33,6 +34,7 @@ REGISTRY = {"wgan": "synthtl.gan:WGANGenerator", "timegan": "synthtl.timegan:Tim
             "jitter": "synthtl.jitter:JitterGenerator"}
 NEEDS_TENSORFLOW = {"wgan": True, "timegan": True, "jitter": False}
 SPEC_FILE = "generator.json"
+SCALING_FILE = "standardisation.json"  # the fraction's per-channel mean and SD the generator was trained in
 
 
 class DivergenceError(RuntimeError):
@@ -157,6 +159,10 @@ def train_generator(npz_path: str | Path, dataset: str, generator: str, fraction
                     mixed_precision: bool = False, mem_limit_mb: float | None = None) -> list[dict]:
     """Fit one generator on ONE fraction of TRAIN, save it and its per-epoch history.
 
+    The generator is trained on the fraction standardised with its own per-channel mean and SD
+    (saved as standardisation.json; synthesize maps samples back to prepared.npz's scale), so neither
+    regime lets statistics of cases outside the fraction into it.
+
     With `mem_limit_mb` (the job's resources.mem_mb), a generator that can size itself
     (check_memory) stops before training, with the remedy, when the data need more.
 
@@ -171,6 +177,8 @@ def train_generator(npz_path: str | Path, dataset: str, generator: str, fraction
         runtime.configure(threads, mixed_precision=mixed_precision)
         runtime.seed_everything(seed)
     X, y = load_split(npz_path, "train", fraction=fraction)
+    shift, scale = budget.scaling(X)  # the fraction's own statistics: nothing from outside it enters the generator
+    X = budget.standardise(X, shift, scale)
     n_classes = len(load_classes(npz_path))
     model = make_generator(generator, settings, seed)
     where = f"{dataset}/{generator}/frac{fraction}/gseed{seed}"
@@ -190,6 +198,7 @@ def train_generator(npz_path: str | Path, dataset: str, generator: str, fraction
                               f"or check the data") from None
     log.info("%s: trained in %.1f s", where, time.perf_counter() - started)
     model.save(model_dir)
+    (Path(model_dir) / SCALING_FILE).write_text(json.dumps({"shift": shift.tolist(), "scale": scale.tolist()}) + "\n")
     write_history(rows, history_path)
     return rows
 
@@ -211,6 +220,10 @@ def synthesize(model_dir: str | Path, npz_path: str | Path, multiple: float, out
     n_total = max(int(round(multiple * len(X_train))), len(classes))
     X, y = model.sample(balanced_counts(n_total, len(classes)))
     X, y = np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64)
+    scaling_path = Path(model_dir) / SCALING_FILE
+    if scaling_path.is_file():  # back from the fraction's scale to prepared.npz's (none: written before it existed)
+        scaling = json.loads(scaling_path.read_text())
+        X = budget.unstandardise(X, np.asarray(scaling["shift"]), np.asarray(scaling["scale"]))
     if not np.isfinite(X).all():
         raise DivergenceError(f"{model_dir}: the generator produced non-finite values")
     with written(out_path) as tmp:

@@ -1,7 +1,7 @@
 """Evaluation on TEST (and VAL): scikit-learn metrics of every seed of a run, one tidy row per seed.
 
-This is the only module that reads the TEST split (data.load_split(npz, 'test')). The same
-scores on the prepared VAL split are the `val_*` columns, on which hyperparameters can be
+This is the only module that reads the TEST split (through synthtl.budget.Budget.load('test')).
+The same scores on the run's VAL split are the `val_*` columns, on which hyperparameters can be
 chosen without reading TEST.
 """
 
@@ -98,13 +98,24 @@ def predict(network, X: np.ndarray, n_classes: int, where: str) -> np.ndarray:
 
 def evaluate_run(npz: str, dataset: str, model: str, hp: str, run: str, seeds: Sequence[int],
                  models: Sequence[str], records: Sequence[str], out_tsv: str, threads: int = 1) -> pd.DataFrame:
-    """Predict TEST and VAL with every seed's model and write the run's metrics.tsv (one row per seed)."""
+    """Predict TEST and VAL with every seed's model and write the run's metrics.tsv (one row per seed).
+
+    A run of the scarce regime (run.json setting `budget`) is scored on TEST in its budget's
+    scale and on its budget's own validation cases (synthtl.budget), as it was trained.
+    """
     from synthtl import data, runtime, training  # noqa: PLC0415, F401 — training registers LayerwiseAdam
+    from synthtl.budget import Budget  # noqa: PLC0415
     import keras  # noqa: PLC0415
 
     runtime.configure(threads)
-    X_test, y_test = data.load_split(npz, "test")
-    X_val, y_val = data.load_split(npz, "val")
+    views: dict = {}
+
+    def splits(budget):
+        if budget not in views:
+            view = Budget(npz, budget)
+            views[budget] = (view.load("test"), view.load("val"))
+        return views[budget]
+
     n_classes = len(data.load_classes(npz))
     base = provenance(dataset, model, hp, run)
     rows = []
@@ -115,6 +126,7 @@ def evaluate_run(npz: str, dataset: str, model: str, hp: str, run: str, seeds: S
         if base["arm"] != "baseline" and record.get("gan_seed") is None:
             raise ValueError(f"{record_path}: records no gan_seed (written before gan.seeds); "
                              f"delete the run's folder to retrain it")
+        (X_test, y_test), (X_val, y_val) = splits(record.get("settings", {}).get("budget"))
         network = keras.models.load_model(model_path, compile=False)
         test_score = scores(y_test, predict(network, X_test, n_classes, model_path), n_classes)
         val_score = scores(y_val, predict(network, X_val, n_classes, model_path), n_classes)

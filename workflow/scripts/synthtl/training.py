@@ -272,12 +272,12 @@ def describe(hyper: Hyper) -> dict:
     return asdict(hyper)
 
 
-def load_real(npz: str | Path, train_fraction: str | float | None = None) -> tuple[Split, Split]:
-    """The real training split (optionally a nested fraction of it) and the validation split; never TEST."""
-    from synthtl import data  # noqa: PLC0415
+def load_real(npz: str | Path, budget: str | float | None = None):
+    """The real train and val splits of a run with this data budget (synthtl.budget; None: all), and the Budget."""
+    from synthtl.budget import Budget  # noqa: PLC0415
 
-    fraction = None if train_fraction is None or float(train_fraction) == 1.0 else train_fraction
-    return data.load_split(npz, "train", fraction=fraction), data.load_split(npz, "val")
+    view = Budget(npz, budget)
+    return view.load("train"), view.load("val"), view
 
 
 def run_baseline(npz: str, model: str, network: dict, hp: dict, patience: int, seeds: Sequence[int],
@@ -287,11 +287,12 @@ def run_baseline(npz: str, model: str, network: dict, hp: dict, patience: int, s
     from synthtl import data, networks, runtime  # noqa: PLC0415
 
     runtime.configure(threads, mixed_precision=mixed_precision)
-    train, val = load_real(npz, train_fraction)
+    train, val, budget = load_real(npz, train_fraction)  # a fraction below 1 is the scarce regime's budget
     hyper = hyper_from(hp, patience)
     n_classes = len(data.load_classes(npz))
     settings = {"arm": "baseline", "model": model, "network": network, "hyper": describe(hyper),
-                "train_fraction": str(train_fraction), "mixed_precision": bool(mixed_precision)}
+                "train_fraction": str(train_fraction), "mixed_precision": bool(mixed_precision),
+                **budget_setting(budget)}
     log.info("baseline %s: train %s, val %s, %d classes, seeds %s", model, train[0].shape, val[0].shape,
              n_classes, list(seeds))
 
@@ -305,3 +306,8 @@ def run_baseline(npz: str, model: str, network: dict, hp: dict, patience: int, s
         return trained, rows, {"n_train": len(train[1]), "n_val": len(val[1])}
 
     return run_seeds(seeds, seed_outputs(models, histories, records), lambda seed: [npz], settings, train_seed)
+
+
+def budget_setting(budget) -> dict:
+    """The run.json setting naming a scarce run's data budget; none for the full data (older runs stay reusable)."""
+    return {} if budget.full else {"budget": budget.fraction}

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from synthtl import training
+from synthtl.budget import Budget
 from synthtl.networks import FEATURES, HEAD, classification_head
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,11 @@ def finetune_model(pretrained: keras.Model, train: training.Split, val: training
 def run_pretrain(npz: str, synthetic: str | Sequence[str], model: str, network: dict, hp: dict, patience: int,
                  seeds: Sequence[int], models: Sequence[str], histories: Sequence[str], records: Sequence[str],
                  threads: int = 1, mixed_precision: bool = False,
-                 gan_seeds: Sequence[int] | None = None) -> dict[int, str]:
+                 gan_seeds: Sequence[int] | None = None, budget: str | None = None) -> dict[int, str]:
     """Pretrain cell: `model` trained from scratch on synthetic data only, early-stopped on real val.
+
+    With `budget` (the scarce regime's fraction), val is the budget's and every synthetic set
+    is put in the budget's scale (synthtl.budget), as the fine-tuning that follows sees its data.
 
     `synthetic` and `gan_seeds` list each seed's synthetic set and the GAN seed that made it
     (same order as `seeds`; one path is every seed's set, of GAN seed 0 unless given). A
@@ -117,15 +121,17 @@ def run_pretrain(npz: str, synthetic: str | Sequence[str], model: str, network: 
                          f"{len(made_by)} GAN seeds")
     by_seed = {seed: (str(path), gan_seed) for seed, path, gan_seed in zip(seeds, sets, made_by)}
     runtime.configure(threads, mixed_precision=mixed_precision)
-    val = data.load_split(npz, "val")
+    view = Budget(npz, budget)
+    val = view.load("val")
     n_classes = len(data.load_classes(npz))
     loaded: dict[str, training.Split] = {}  # each synthetic set read once, however many seeds use it
     for path, _ in by_seed.values():
         if path not in loaded:
-            loaded[path] = load_synthetic(path, n_classes, val[0].shape[1:])
+            X_syn, y_syn = load_synthetic(path, n_classes, val[0].shape[1:])
+            loaded[path] = (view.restandardise(X_syn), y_syn)
     hyper = training.hyper_from(hp, patience)
     settings = {"arm": "pretrain", "model": model, "network": network, "hyper": training.describe(hyper),
-                "mixed_precision": bool(mixed_precision)}
+                "mixed_precision": bool(mixed_precision), **training.budget_setting(view)}
     log.info("pretrain %s: real val %s, seeds %s on GAN seeds %s", model, val[0].shape, seeds, made_by)
 
     compiled = training.Compiled()
@@ -168,11 +174,11 @@ def run_finetune(npz: str, pretrained: Sequence[str], model: str, hp: dict, pati
     if regime not in ("full", "scarce"):
         raise ValueError(f"unknown regime {regime!r} (config transfer.regime); known: full, scarce")
     runtime.configure(threads, mixed_precision=mixed_precision)
-    train, val = training.load_real(npz, None if regime == "full" else fraction)
+    train, val, budget = training.load_real(npz, None if regime == "full" else fraction)
     hyper = training.hyper_from(hp, patience)
     settings = {"arm": "finetune", "model": model, "hyper": training.describe(hyper), "regime": regime,
                 "fraction": str(fraction), "strategy": strategy, "strategy_settings": strategy_settings,
-                "mixed_precision": bool(mixed_precision)}
+                "mixed_precision": bool(mixed_precision), **training.budget_setting(budget)}
     by_seed = dict(zip(seeds, pretrained, strict=True))
     gan_seed_of = ({seed: pretrained_gan_seed(path) for seed, path in zip(seeds, pretrained_records, strict=True)}
                    if pretrained_records is not None else dict.fromkeys(seeds))
