@@ -177,7 +177,7 @@ def factor_effects(coefs: pd.DataFrame, anova: pd.DataFrame, png: str | Path) ->
     ax.axvline(0, color="black", lw=0.8)
     names = [re.sub(r"^C\((\w+)\)\[T\.(.+)\]$", r"\1 = \2 (vs reference)", t) for t in fixed["term"]]
     ax.set_yticks(y, [f"{t} ({s})" if s.startswith("per") else t for t, s in zip(names, fixed["scale"].fillna(""))])
-    ax.set_xlabel("effect on the seed-matched gain (finetune − baseline), 95 % CI (containment df)")
+    ax.set_xlabel("effect on the seed-matched gain (finetune − baseline), 95 % CI (on its level's df)")
     ax.set_title(f"{fixed['model_kind'].iloc[0]}; red: significant after Holm")
     save(fig, png)
 
