@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthtl import gan, generators as gen, timegan
+from synthtl import gan, generators as gen, timegan, timescale
 from synthtl.data import load_split
 
 TINY_TIMEGAN = {"epochs": 1, "steps_per_epoch": 2, "batch_size": 8, "hidden_dim": 4, "num_layers": 1}
@@ -25,7 +25,7 @@ def tf_runtime():
 
 @pytest.mark.parametrize("source, target", [(100, 10), (101, 7), (10, 100), (7, 7)])
 def test_resample_matrix_is_an_area_average_down_and_an_interpolation_up(source, target):
-    weights = timegan.resample_matrix(source, target)
+    weights = timescale.resample_matrix(source, target)
     assert weights.shape == (target, source)
     np.testing.assert_allclose(weights.sum(axis=1), 1.0)  # a constant series stays constant
     assert (weights >= 0).all()
@@ -47,7 +47,7 @@ def test_resample_matrix_is_an_area_average_down_and_an_interpolation_up(source,
 def test_down_then_up_keeps_a_slow_signal():
     t = np.linspace(0, 1, 2500)
     X = np.sin(2 * np.pi * 3 * t)[None, :, None].astype(np.float32)  # 3 cycles over 2,500 steps
-    back = timegan.resample(timegan.resample(X, 256), 2500)
+    back = timescale.resample(timescale.resample(X, 256), 2500)
     assert back.shape == X.shape and back.dtype == np.float32
     assert np.abs(back - X)[0, 20:-20].max() < 0.01
 
