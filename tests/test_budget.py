@@ -28,7 +28,8 @@ def test_a_budget_holds_the_fraction_of_train_and_of_val(basicmotions_npz):
     assert set(quarter.val_index) <= set(half.val_index) and (np.bincount(y_val[quarter.val_index]) >= 1).all()
     X_val, y = half.load("val")
     assert len(X_val) == len(half.val_index) and (y == y_val[half.val_index]).all()
-    assert half.describe() == {"budget": "0.5", "n_budget_train": 16, "n_budget_val": 4}
+    assert (len(half.train_index), len(half.val_index)) == (16, 4)
+    assert half.setting() == {"budget": "0.5"}
 
 
 def test_every_split_is_standardised_with_the_budgets_own_statistics(basicmotions_npz):
@@ -69,7 +70,7 @@ def test_the_full_budget_is_the_stored_splits(basicmotions_npz, fraction):
         np.testing.assert_array_equal(full.load(split)[0], X)
         np.testing.assert_array_equal(full.load(split)[1], y)
     X = load_split(basicmotions_npz, "train")[0]
-    assert full.restandardise(X) is X and full.describe()["budget"] is None
+    assert full.restandardise(X) is X and full.setting() == {} and full.fraction is None
 
 
 def test_a_file_prepared_before_budgets_says_to_prepare_again(basicmotions_npz, tmp_path):

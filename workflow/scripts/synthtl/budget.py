@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthtl.data import PrepareError, _fraction_index
+from synthtl.data import PrepareError, _fraction_index, scaling, standardise
 from synthtl.naming import fmt_frac
 
 
@@ -42,22 +42,6 @@ def val_subset(y_val: np.ndarray, val_rank: np.ndarray, fraction: float) -> np.n
     return np.sort(np.concatenate(chosen)).astype(np.int64) if chosen else np.zeros(0, dtype=np.int64)
 
 
-def scaling(X_fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and SD of (cases, time, channels) series; SD 1 for a constant channel."""
-    shift = X_fit.mean(axis=(0, 1), dtype=np.float64)
-    scale = X_fit.std(axis=(0, 1), dtype=np.float64)
-    scale[scale == 0] = 1.0
-    return shift, scale
-
-
-def standardise(X: np.ndarray, shift: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return ((X - shift) / scale).astype(np.float32)
-
-
-def unstandardise(X: np.ndarray, shift: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return (X * scale + shift).astype(np.float32)
-
-
 class Budget:
     """The splits of prepared.npz as a run with budget `fraction` sees them (see the module docstring)."""
 
@@ -65,11 +49,10 @@ class Budget:
         self.npz_path, self.full = str(npz_path), is_full(fraction)
         self.fraction = None if self.full else fmt_frac(float(fraction))
         with np.load(npz_path, allow_pickle=False) as data:
-            self.train_index = _fraction_index(data, self.fraction or 1.0)
-            if self.full:
-                self.val_index = np.arange(len(data["y_val"]))
-                self.shift, self.scale = np.zeros(data["X_train"].shape[2]), np.ones(data["X_train"].shape[2])
+            if self.full:  # every stored case, in the stored scale
+                self.train_index, self.val_index = np.arange(len(data["y_train"])), np.arange(len(data["y_val"]))
                 return
+            self.train_index = _fraction_index(data, self.fraction)
             if "val_rank" not in data.files:
                 raise PrepareError(f"{npz_path}: prepared before the scarce regime kept its own validation cases "
                                    f"(no val_rank); prepare it again: snakemake --forcerun prepare")
@@ -89,7 +72,6 @@ class Budget:
         """Series in prepared.npz's scale (a synthetic set) in the budget's scale."""
         return X if self.full else standardise(X, self.shift, self.scale)
 
-    def describe(self) -> dict:
-        """What run.json records of the budget (None: the full data)."""
-        return {"budget": self.fraction, "n_budget_train": int(len(self.train_index)),
-                "n_budget_val": int(len(self.val_index))}
+    def setting(self) -> dict:
+        """The run.json setting naming a scarce run's budget; none for the full data (older runs stay reusable)."""
+        return {} if self.full else {"budget": self.fraction}

@@ -179,6 +179,21 @@ def _channel_means(cases: list[np.ndarray]) -> np.ndarray:
     return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
 
 
+def scaling(X_fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and SD (float64) of (cases, time, channels) series; SD 1 for a constant channel."""
+    mean, std = X_fit.mean(axis=(0, 1), dtype=np.float64), X_fit.std(axis=(0, 1), dtype=np.float64)
+    std[std == 0] = 1.0  # a constant channel stays constant (zero) instead of dividing by zero
+    return mean, std
+
+
+def standardise(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return ((X - mean) / std).astype(np.float32)
+
+
+def unstandardise(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return (X * std + mean).astype(np.float32)
+
+
 def prepare(train_path: str | Path, test_path: str | Path, dataset: str, settings: dict,
             fractions: list = ()) -> tuple[dict, dict]:
     """Parse, harmonise, fill, encode, split, normalise: the arrays of prepared.npz and the meta.json dict.
@@ -212,12 +227,10 @@ def prepare(train_path: str | Path, test_path: str | Path, dataset: str, setting
     X_all, X_test = transform(train_cases), transform(test_cases)
     X_train, y_train, X_val, y_val = X_all[train_idx], y_all[train_idx], X_all[val_idx], y_all[val_idx]
 
-    mean = X_train.mean(axis=(0, 1))
-    std = X_train.std(axis=(0, 1))
-    std[std == 0] = 1.0  # a constant channel stays constant (zero) instead of dividing by zero
+    mean, std = scaling(X_train)
 
     def scale(X):
-        return ((X - mean) / std).astype(np.float32)
+        return standardise(X, mean, std)
 
     rank = fraction_ranks(y_train, rng)
     val_rank = fraction_ranks(y_val, rng)  # drawn after `rank`, which stays what it was before it existed

@@ -23,8 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from synthtl import budget
-from synthtl.data import load_classes, load_split
+from synthtl.data import load_classes, load_split, scaling, standardise, unstandardise
 from synthtl.files import written
 from synthtl.naming import fmt_frac
 
@@ -177,8 +176,8 @@ def train_generator(npz_path: str | Path, dataset: str, generator: str, fraction
         runtime.configure(threads, mixed_precision=mixed_precision)
         runtime.seed_everything(seed)
     X, y = load_split(npz_path, "train", fraction=fraction)
-    shift, scale = budget.scaling(X)  # the fraction's own statistics: nothing from outside it enters the generator
-    X = budget.standardise(X, shift, scale)
+    shift, scale = scaling(X)  # the fraction's own statistics: nothing from outside it enters the generator
+    X = standardise(X, shift, scale)
     n_classes = len(load_classes(npz_path))
     model = make_generator(generator, settings, seed)
     where = f"{dataset}/{generator}/frac{fraction}/gseed{seed}"
@@ -222,8 +221,8 @@ def synthesize(model_dir: str | Path, npz_path: str | Path, multiple: float, out
     X, y = np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64)
     scaling_path = Path(model_dir) / SCALING_FILE
     if scaling_path.is_file():  # back from the fraction's scale to prepared.npz's (none: written before it existed)
-        scaling = json.loads(scaling_path.read_text())
-        X = budget.unstandardise(X, np.asarray(scaling["shift"]), np.asarray(scaling["scale"]))
+        saved = json.loads(scaling_path.read_text())
+        X = unstandardise(X, np.asarray(saved["shift"]), np.asarray(saved["scale"]))
     if not np.isfinite(X).all():
         raise DivergenceError(f"{model_dir}: the generator produced non-finite values")
     with written(out_path) as tmp:

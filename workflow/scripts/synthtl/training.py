@@ -292,7 +292,7 @@ def run_baseline(npz: str, model: str, network: dict, hp: dict, patience: int, s
     n_classes = len(data.load_classes(npz))
     settings = {"arm": "baseline", "model": model, "network": network, "hyper": describe(hyper),
                 "train_fraction": str(train_fraction), "mixed_precision": bool(mixed_precision),
-                **budget_setting(budget)}
+                **budget.setting()}
     log.info("baseline %s: train %s, val %s, %d classes, seeds %s", model, train[0].shape, val[0].shape,
              n_classes, list(seeds))
 
@@ -307,7 +307,3 @@ def run_baseline(npz: str, model: str, network: dict, hp: dict, patience: int, s
 
     return run_seeds(seeds, seed_outputs(models, histories, records), lambda seed: [npz], settings, train_seed)
 
-
-def budget_setting(budget) -> dict:
-    """The run.json setting naming a scarce run's data budget; none for the full data (older runs stay reusable)."""
-    return {} if budget.full else {"budget": budget.fraction}

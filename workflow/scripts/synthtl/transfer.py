@@ -131,7 +131,7 @@ def run_pretrain(npz: str, synthetic: str | Sequence[str], model: str, network: 
             loaded[path] = (view.restandardise(X_syn), y_syn)
     hyper = training.hyper_from(hp, patience)
     settings = {"arm": "pretrain", "model": model, "network": network, "hyper": training.describe(hyper),
-                "mixed_precision": bool(mixed_precision), **training.budget_setting(view)}
+                "mixed_precision": bool(mixed_precision), **view.setting()}
     log.info("pretrain %s: real val %s, seeds %s on GAN seeds %s", model, val[0].shape, seeds, made_by)
 
     compiled = training.Compiled()
@@ -178,7 +178,7 @@ def run_finetune(npz: str, pretrained: Sequence[str], model: str, hp: dict, pati
     hyper = training.hyper_from(hp, patience)
     settings = {"arm": "finetune", "model": model, "hyper": training.describe(hyper), "regime": regime,
                 "fraction": str(fraction), "strategy": strategy, "strategy_settings": strategy_settings,
-                "mixed_precision": bool(mixed_precision), **training.budget_setting(budget)}
+                "mixed_precision": bool(mixed_precision), **budget.setting()}
     by_seed = dict(zip(seeds, pretrained, strict=True))
     gan_seed_of = ({seed: pretrained_gan_seed(path) for seed, path in zip(seeds, pretrained_records, strict=True)}
                    if pretrained_records is not None else dict.fromkeys(seeds))
