@@ -199,8 +199,7 @@ def get_pretrain_budget(wildcards):
 
 def get_pretrain_synthetic(wildcards):
     """Each classifier seed's synthetic set (SEEDS order): the sets of every GAN seed some seed uses."""
-    cell = f"{wildcards.dataset}/{wildcards.generator}/frac{wildcards.fraction}"
-    return [f"results/synthetic/{cell}/gseed{gan_seed}/synthetic.npz" for gan_seed in pretrain_gan_seeds()]
+    return [f"{SYNTHETIC_DIR}/synthetic.npz".format(**wildcards, gan_seed=g) for g in pretrain_gan_seeds()]
 
 
 # --- analysis: aggregate, stats, figures (workflow/rules/analysis.smk) ---
