@@ -46,6 +46,7 @@ with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
             "conda": None if rule.conda_env is None else str((here / rule.conda_env).resolve()),
             "script": None if rule.script is None else str((here / rule.script).resolve()),
             "resources": sorted(rule.resources.keys()),
+            "sized_by_job": sorted(k for k, v in rule.resources.items() if k == "mem_mb" and v.is_evaluable()),
         })
 print("RULES=" + json.dumps(rules))
 """
@@ -246,12 +247,16 @@ def test_slurm_profile_sizes_every_cluster_rule(rules):
     local = {r["name"] for r in rules if r["local"]}
     assert "download" in local, "downloads must stay local rules (compute nodes may have no network)"
     sized = profile["set-resources"]
+    assert "mem_mb" in cluster["train_gan"]["sized_by_job"], "train_gan's memory should follow its data"
     assert set(sized) == set(cluster), (
         f"set-resources of the SLURM profile: missing {sorted(set(cluster) - set(sized))}, "
         f"unknown {sorted(set(sized) - set(cluster))}")
     assert set(profile.get("set-threads", {})) <= set(cluster)
     for name, resources in sized.items():
         for key in ("mem_mb", "runtime"):
+            if key in cluster[name]["sized_by_job"]:  # the rule sizes it from the job's data (and the attempt)
+                assert key not in resources, f"{name}: the profile's {key} would override the rule's own sizing"
+                continue
             assert _grows(resources[key], 2) > _grows(resources[key], 1), f"{name}: {key} does not grow with attempt"
         uses_tf = uses_tensorflow(cluster[name])
         assert resources.get("gpu", 0) == (1 if uses_tf else 0), f"{name}: gpu should be {int(uses_tf)}"

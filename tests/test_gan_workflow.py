@@ -107,3 +107,59 @@ def test_a_diverging_gan_fails_its_job_with_a_clear_error(tmp_path):
     log = (tmp_path / "logs/train_gan/BasicMotions/wgan/frac0.5/gseed0.log").read_text()
     assert "at step " in log
     assert not (tmp_path / "results/gan/BasicMotions/wgan/frac0.5/gseed0/model").exists()
+
+
+def _planned_gan_memory(result) -> dict[tuple[str, str], int]:
+    """(generator, fraction) -> mem_mb of each train_gan job listed by a `snakemake -n` run."""
+    planned, job = {}, None
+    for line in (result.stdout + result.stderr).splitlines():
+        line = line.strip()
+        if line.endswith("rule train_gan:"):
+            job = {}
+        elif job is not None and line.startswith("wildcards:"):
+            job.update(part.strip().split("=") for part in line.removeprefix("wildcards:").split(","))
+        elif job is not None and line.startswith("resources:"):
+            mem = next(part for part in line.split(", ") if part.startswith("mem_mb="))
+            planned[(job["generator"], job["fraction"])] = int(mem.split("=")[1])
+            job = None
+    return planned
+
+
+@pytest.mark.workflow
+def test_train_gan_asks_for_the_memory_its_data_need_and_stops_early_below_it(tmp_path):
+    """mem_mb follows the data (synthtl.memory, from meta.json): a longer TimeGAN training length or a larger
+    fraction asks for more; a job given less than its estimate fails before training, naming the cell."""
+    from synthtl import gan, memory, timegan  # noqa: PLC0415
+
+    settings = {"wgan": {"epochs": 1, "steps_per_epoch": 2, "batch_size": 128, "filters": 96},
+                "timegan": {"epochs": 1, "steps_per_epoch": 2, "batch_size": 128, "hidden_dim": 48,
+                            "num_layers": 3, "max_length": 32}}
+    config = tiny_config(fractions=[0.5, 1.0], gan={"generators": ["wgan", "timegan", "jitter"], **settings})
+    snakemake(tmp_path, "--cores", "2", "results/data/BasicMotions/prepared.npz", config=config)
+    meta = json.loads((tmp_path / "results/data/BasicMotions/meta.json").read_text())
+    planned = _planned_gan_memory(snakemake(tmp_path, "-n", config=config))
+
+    estimate = {"wgan": gan.estimate_memory_mb, "timegan": timegan.estimate_memory_mb,
+                "jitter": lambda n, length, channels, _: memory.generator_mb("jitter", n, length, channels, {})}
+    expected = {
+        (name, fraction): memory.request_mb(estimate[name](
+            int(np.ceil(float(fraction) * meta["n_train"])), meta["length"], meta["n_channels"],
+            settings.get(name, {})))
+        for name in estimate for fraction in ("0.5", "1")
+    }
+    assert planned == expected
+    assert planned[("timegan", "1")] > planned[("wgan", "1")] > planned[("jitter", "1")] >= memory.MIN_REQUEST_MB
+    longer = {**settings, "timegan": {**settings["timegan"], "max_length": 100}}
+    longer_plan = _planned_gan_memory(snakemake(tmp_path, "-n", config=tiny_config(
+        fractions=[0.5, 1.0], gan={"generators": ["wgan", "timegan", "jitter"], **longer})))
+    assert longer_plan[("timegan", "1")] > planned[("timegan", "1")]
+    assert longer_plan[("wgan", "1")] == planned[("wgan", "1")]
+
+    target = "results/gan/BasicMotions/timegan/frac1/gseed0/history.tsv"
+    result = snakemake(tmp_path, "--cores", "1", target, "--set-resources", "train_gan:mem_mb=300",
+                       config=config, check=False)
+    assert result.returncode != 0
+    assert "BasicMotions/timegan/frac1/gseed0: timegan on" in result.stderr
+    assert "the job may use 300 MB" in result.stderr and "lower gan.timegan.max_length" in result.stderr
+    assert not (tmp_path / target).exists()
+    assert not (tmp_path / "results/gan/BasicMotions/timegan/frac1/gseed0/model").exists()

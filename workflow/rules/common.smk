@@ -1,4 +1,6 @@
 # Config checks, wildcard constraints, target lists and input functions.
+import json
+import math
 import sys
 from pathlib import Path
 
@@ -7,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from snakemake.utils import validate
 
 from synthtl import config as synthtl_config
+from synthtl import memory
 from itertools import product
 
 from synthtl.naming import fmt_frac, gan_seed_for, hp_id, run_path
@@ -160,6 +163,26 @@ def metrics_targets(arms=("baseline", "pretrain", "finetune")):
 def get_gan_settings(wildcards):
     """The config's settings of one generator (gan.{generator}), so other edits rerun nothing."""
     return dict(config["gan"][wildcards.generator])
+
+
+PLANNING_MEM_MB = 4000  # a train_gan job's request while its dataset is not yet prepared
+
+
+def get_gan_mem_mb(wildcards, input, attempt):
+    """mem_mb of a train_gan job, from its data (meta.json beside prepared.npz) and settings (synthtl.memory).
+
+    Before prepare has run the size is unknown and the request is PLANNING_MEM_MB; Snakemake
+    evaluates resources again when it schedules the job, by which time the data are there.
+    """
+    meta_path = Path(input.npz).with_name("meta.json")
+    if not meta_path.is_file():
+        return PLANNING_MEM_MB * attempt
+    meta = json.loads(meta_path.read_text())
+    n_cases = math.ceil(float(wildcards.fraction) * meta["n_train"])
+    need = memory.generator_mb(
+        wildcards.generator, n_cases, meta["length"], meta["n_channels"], get_gan_settings(wildcards)
+    )
+    return memory.request_mb(need, attempt)
 
 
 def get_gan_seed(wildcards):

@@ -22,7 +22,7 @@ rule train_gan:
         "../../envs/tensorflow.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=get_gan_mem_mb,
         gpu=1,
     params:
         settings=get_gan_settings,

@@ -31,6 +31,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from synthtl.generators import Generator, check_losses
+from synthtl.memory import check_memory_limit, wgan_mb
 
 
 def build_wgan_generator(length: int, channels: int, n_classes: int, latent_dim: int = 32,
@@ -185,30 +186,10 @@ def real_batches(X: np.ndarray, y: np.ndarray, batch_size: int, seed: int, group
     return data.prefetch(2)
 
 
-def check_memory_limit(need_mb: float, limit_mb: float | None, where: str, what: str, remedy: str) -> None:
-    """Raise ValueError when a job needs more memory than it may use; the message says what, where and what to do."""
-    if limit_mb is not None and need_mb > limit_mb:
-        prefix = f"{where}: " if where else ""
-        raise ValueError(f"{prefix}{what} needs about {need_mb:,.0f} MB but the job may use {limit_mb:,.0f} MB "
-                         f"(resources mem_mb); {remedy}, or give the job more memory")
-
-
-# Memory model of one WGAN-GP training job (estimate_memory_mb), fitted to peak RSS on CPU.
-WGAN_BASE_MB = 700.0  # Python, TensorFlow, Keras and the traced networks
-WGAN_BYTES_PER_FILTER_STEP = 200.0  # bytes kept per (batch case, time step, filter) in a critic step with its penalty
-
-
 def estimate_memory_mb(n_cases: int, length: int, channels: int, settings: dict) -> float:
-    """Peak memory (MB) of training the WGAN-GP on data of this size with these settings; pure arithmetic.
-
-    A critic step keeps the generator's and three critic passes' activations (real, fake, the
-    penalty's interpolates, differentiated twice): about batch_size x length x filters values.
-    """
-    defaults = inspect.signature(WGANGenerator.__init__).parameters
-    batch, filters, n_critic = (int(settings.get(k, defaults[k].default)) for k in ("batch_size", "filters", "n_critic"))
-    activations = WGAN_BYTES_PER_FILTER_STEP * batch * length * filters
-    data = 4.0 * channels * length * (3 * n_cases + 2 * n_critic * batch)
-    return WGAN_BASE_MB + (activations + data) / 2 ** 20
+    """Peak memory (MB) of training the WGAN-GP (synthtl.memory.wgan_mb), unset settings at WGANGenerator's defaults."""
+    defaults = {k: p.default for k, p in inspect.signature(WGANGenerator.__init__).parameters.items() if k != "self"}
+    return wgan_mb(n_cases, length, channels, {**defaults, **settings})
 
 
 def monitored_fit(model: keras.Model, data: tf.data.Dataset, epochs: int, steps_per_epoch: int,

@@ -41,45 +41,19 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from synthtl.gan import (check_memory_limit, labelled_noise_batches, make_optimizer, mixed_precision_active,
+from synthtl.gan import (labelled_noise_batches, make_optimizer, mixed_precision_active,
                         monitored_fit, real_batches)
 from synthtl.generators import SPEC_FILE, Generator
+from synthtl.memory import check_memory_limit, timegan_mb, training_length
 from synthtl.timescale import resample
 
 PHASES = ("embedding", "supervised", "joint")
 GAMMA = 1.0  # weight of the discriminator's verdict on unsupervised generator output (original: 1)
 
-# Memory model of one training job (see estimate_memory_mb), fitted to peak RSS measured by
-# benchmarks/bench_timegan.py --lengths on CPU (TensorFlow 2.21, one thread).
-BASE_MB = 900.0  # Python, TensorFlow, Keras and the five traced networks
-BYTES_PER_UNIT_STEP = 160.0  # joint phase: bytes kept per (batch case, time step, GRU unit of each layer)
-
-
-def training_length(length: int, max_length: int) -> int:
-    """Steps the recurrent networks run over: the series' length, at most max_length."""
-    return min(int(length), int(max_length))
-
-
-def _setting(settings: dict, key: str):
-    """A TimeGAN setting from `settings`, else TimeGANGenerator's default for it."""
-    if key in settings:
-        return settings[key]
-    return inspect.signature(TimeGANGenerator.__init__).parameters[key].default
-
-
 def estimate_memory_mb(n_cases: int, length: int, channels: int, settings: dict) -> float:
-    """Peak memory (MB) of training TimeGAN on data of this size with these settings; pure arithmetic.
-
-    The joint phase dominates: its generator loss keeps every step of ~19 GRU layer passes
-    (embedder, generator, supervisor twice, recovery, discriminator twice) for the tape, so
-    memory grows with batch_size x training_length x hidden_dim x num_layers. The data
-    (float32, a few copies at full and training length) are small for every UEA set.
-    """
-    steps = training_length(length, _setting(settings, "max_length"))
-    batch, hidden, layers = (int(_setting(settings, k)) for k in ("batch_size", "hidden_dim", "num_layers"))
-    activations = BYTES_PER_UNIT_STEP * batch * steps * hidden * layers
-    data = 4.0 * n_cases * channels * (3 * length + 2 * steps)
-    return BASE_MB + (activations + data) / 2 ** 20
+    """Peak memory (MB) of training TimeGAN (synthtl.memory.timegan_mb), unset settings at TimeGANGenerator's defaults."""
+    defaults = {k: p.default for k, p in inspect.signature(TimeGANGenerator.__init__).parameters.items() if k != "self"}
+    return timegan_mb(n_cases, length, channels, {**defaults, **settings})
 
 
 def _rnn(name: str, in_dim: int, hidden: int, num_layers: int, out_dim: int, length: int,
