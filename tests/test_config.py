@@ -94,9 +94,13 @@ def mutate(change) -> dict:
 
 
 BAD = {
-    "unknown dataset": (lambda c: c["datasets"].append("BasicMotion"),
-                        [r"config key datasets\[2\]", "'BasicMotion' is not allowed",
-                         "ArticularyWordRecognition", "UWaveGestureLibrary", "StandWalkJump"]),
+    "unknown dataset": (lambda c: (c["datasets"].append("BasicMotion"), c["source"].update(kind="archive")),
+                        [r"config key datasets\[2\]", "'BasicMotion' is not a UEA multivariate dataset",
+                         "ArticularyWordRecognition", "UWaveGestureLibrary", "StandWalkJump",
+                         "source.kind=mirror"]),
+    "dataset name a path cannot hold": (
+        lambda c: (c["datasets"].append("my_data/x"), c["source"].update(kind="mirror", mirror="/data")),
+        [r"config key datasets\[2\]", "'my_data/x' does not match"]),
     "bad source kind": (lambda c: c["source"].update(kind="ftp"),
                         ["config key source.kind", "'ftp'", "allowed values: embedded, archive, mirror"]),
     "bad length method": (lambda c: c["prepare"].update(length="stretch"),
@@ -133,6 +137,15 @@ def test_a_bad_config_names_the_key_and_the_allowed_values(case):
     message = str(error.value)
     for pattern in expected:
         assert re.search(pattern, message), f"{pattern!r} not in:\n{message}"
+
+
+def test_a_mirror_may_hold_datasets_of_ones_own_and_the_archive_only_uea_ones():
+    own = mutate(lambda c: (c.update(datasets=["BasicMotions", "LabGait-2"]),
+                            c["source"].update(kind="mirror", mirror="/data/uea")))
+    check(own, SCHEMA)
+    own["source"]["kind"] = "archive"
+    with pytest.raises(ConfigError, match=r"datasets\[1\]: 'LabGait-2' is not a UEA multivariate dataset"):
+        check(own, SCHEMA)
 
 
 def test_the_replaced_gan_seed_is_said_once():

@@ -59,7 +59,7 @@ def check(config: dict, schema_path: str | Path) -> None:
         if not _only_replaced(error):  # already said, with what to write instead
             problems.append(_describe(error))
     if not problems:
-        problems.extend(_cross_checks(config))
+        problems.extend(_cross_checks(config, schema["$defs"]["uea_dataset"]["enum"]))
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
 
@@ -88,9 +88,16 @@ def _only_replaced(error: jsonschema.ValidationError) -> bool:
     return bool(unknown) and unknown <= {key for where, key, _ in REPLACED if where == section}
 
 
-def _cross_checks(config: dict) -> list[str]:
+def _cross_checks(config: dict, uea: list[str]) -> list[str]:
     problems = []
     source = config.get("source", {})
+    if source.get("kind") == "archive":
+        for i, name in enumerate(config["datasets"]):
+            if name not in uea:
+                problems.append(
+                    f"config key datasets[{i}]: {name!r} is not a UEA multivariate dataset (the archive offers "
+                    f"{', '.join(uea)}); a dataset of your own in the archive's layout needs source.kind=mirror"
+                )
     if source.get("kind", "embedded") == "embedded":
         for name in config["datasets"]:
             if name not in EMBEDDED:
