@@ -118,8 +118,52 @@ TRANSFER_CELL_CONFIG = tiny_config(fractions=[0.5])
 
 
 @pytest.fixture(scope="session")
+def paper_smoke(shared_uea, tmp_path_factory) -> dict:
+    """config/paper.yaml in miniature over ten datasets, run once (tests/paper_smoke.py says what and why)."""
+    from paper_smoke import run_smoke  # noqa: PLC0415
+
+    return run_smoke(shared_uea, tmp_path_factory.mktemp("paper_smoke"))
+
+
+@pytest.fixture(scope="session")
 def transfer_cell(tmp_path_factory) -> Path:
     """A workdir where the real workflow ran `all` for TRANSFER_CELL_CONFIG; copy it before changing it."""
     workdir = tmp_path_factory.mktemp("transfer_cell")
     snakemake(workdir, "--cores", "2", config=TRANSFER_CELL_CONFIG)
     return workdir
+
+
+def write_ts(path: Path, name: str, X, y, classes: list[str]) -> None:
+    """An equal-length multivariate .ts file in the archive's format: X (cases, length, channels), y class indices."""
+    n, length, channels = X.shape
+    header = [f"@problemName {name}", "@timeStamps false", "@missing false", "@univariate false",
+              f"@dimensions {channels}", "@equalLength true", f"@seriesLength {length}",
+              f"@classLabel true {' '.join(classes)}", "@data"]
+    lines = [":".join(",".join(f"{v:.5g}" for v in X[i, :, c]) for c in range(channels)) + f":{classes[y[i]]}"
+             for i in range(n)]
+    path.write_text("\n".join(header + lines) + "\n")
+
+
+def write_uea_zip(folder: Path, name: str, length: int, channels: int, n_classes: int, per_class: int,
+                  seed: int = 0) -> Path:
+    """folder/{name}.zip in the archive's layout ({name}_TRAIN.ts, {name}_TEST.ts at its root): seeded series
+    whose class sets the frequency and offset of every channel, plus noise; per_class cases per class per split."""
+    import zipfile  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    classes = [f"c{k}" for k in range(n_classes)]
+    t = np.linspace(0, 1, length)[None, :, None]
+    zip_path = Path(folder) / f"{name}.zip"
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for split in ("TRAIN", "TEST"):
+            y = rng.permutation(np.repeat(np.arange(n_classes), per_class))
+            phase = rng.uniform(0, 2 * np.pi, (len(y), 1, channels))
+            X = np.sin(2 * np.pi * (1 + y[:, None, None]) * t + phase) + 0.5 * y[:, None, None]
+            X = X + rng.normal(0, 0.3, X.shape)
+            ts = Path(folder) / f"{name}_{split}.ts"
+            write_ts(ts, name, X, y, classes)
+            archive.write(ts, ts.name)
+            ts.unlink()
+    return zip_path

@@ -1,4 +1,4 @@
-"""The whole tiny experiment through the real workflow, then `snakemake --report`: a self-contained HTML
+"""The paper-shaped smoke experiment through the real workflow, then `snakemake --report`: a self-contained HTML
 report holding every analysis figure, the synthetic-vs-real figures and the main tables, each captioned."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from itertools import product
 import pandas as pd
 import pytest
 
-from conftest import snakemake, tiny_config
+
 
 FIGURES = ["boxplots", "heatmap", "cd_diagram", "factor_effects", "gain_vs_quality", "learning_curves"]
 TABLES = ["cells", "aggregations", "headline", "friedman", "ranks", "factor_coefficients", "factor_anova"]
@@ -29,14 +29,9 @@ def report_entries(html: str) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """The tiny experiment with three seeds (so the per-cell tests run), end to end, then its report."""
-    workdir = tmp_path_factory.mktemp("report")
-    config = tiny_config()
-    config["classifier"]["seeds"] = [0, 1, 2]
-    snakemake(workdir, "--cores", "2", config=config, timeout=600)
-    snakemake(workdir, "--report", "results/report.html", timeout=300)
-    return workdir, config
+def tiny_run(paper_smoke):
+    """The paper-shaped smoke run's last part (three seeds, so the per-cell tests run) and its report."""
+    return paper_smoke["workdir"], paper_smoke["configs"]["depth"]
 
 
 @pytest.mark.workflow
@@ -64,15 +59,19 @@ def test_report_holds_every_figure_and_main_table_with_a_caption(tiny_run):
 def test_tiny_run_tables_are_complete(tiny_run):
     workdir, config = tiny_run
     runs = pd.read_csv(workdir / "results" / "tables" / "runs.tsv", sep="\t")
-    n_runs = 1 + 2 * len(config["gan"]["generators"]) * len([f for f in config["fractions"]])
+    models = config["classifier"]["models"]
+    n_runs = len(models) * (1 + 2 * len(config["gan"]["generators"]) * len(config["fractions"]))
     assert len(runs) == n_runs * 3 and runs["seed"].nunique() == 3
     assert runs[["length", "n_channels", "n_classes", "n_train"]].notna().all().all()
     assert runs.loc[runs["arm"] != "baseline", "tstr_accuracy"].notna().all()
     cells = pd.read_csv(workdir / "results" / "stats" / "cells.tsv", sep="\t", dtype={"reason": "string"})
-    assert len(cells) == 2 * len(config["fractions"]) * len(config["gan"]["generators"])  # two metrics
+    assert len(cells) == 2 * len(models) * len(config["fractions"]) * len(config["gan"]["generators"])  # two metrics
     ran = cells[cells["test"] != "not run"]
-    assert set(ran["test"]) <= {"Student t", "Welch t", "Mann–Whitney U"}
+    assert set(ran["test"]) <= {"Student t", "Welch t", "Mann–Whitney U", "cannot reach alpha"}
     assert ran["chosen_by"].str.contains("Shapiro–Wilk").all()
+    unreachable = cells[cells["test"] == "cannot reach alpha"]
+    assert unreachable["reason"].str.contains(r"cannot reach 0\.05 with \d+ vs \d+ .*: min p", regex=True).all()
+    assert unreachable["p_value"].isna().all()
     assert cells.loc[cells["test"] == "not run", "reason"].str.len().gt(0).all()
     friedman = pd.read_csv(workdir / "results" / "stats" / "friedman.tsv", sep="\t")
     assert friedman["test"].eq("not run").all() and friedman["reason"].str.contains("1 datasets < ").all()
