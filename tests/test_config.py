@@ -183,8 +183,8 @@ def test_every_problem_is_listed():
 def test_paper_experiment_dry_run_plans_every_dataset_and_downloads_nothing(tmp_path):
     """The paper config parses, validates and plans its data stage without touching the network.
 
-    Its data targets only: the whole paper DAG (~17,000 jobs) takes Snakemake ~90 s of CPU to
-    plan, beyond this suite's budget.
+    Its data targets only: the whole paper DAG (11,624 jobs: 9,944 with one GAN seed, plus the
+    generator jobs of two more) takes Snakemake ~100 s of CPU to plan, beyond this suite's budget.
     """
     (tmp_path / "config").mkdir()
     for name in ("config.yaml", "paper.yaml"):
