@@ -4,8 +4,9 @@ Pure arithmetic (no TensorFlow), so the workflow sizes each train_gan job from i
 (results/data/{dataset}/meta.json) while it plans, and the job itself stops before training
 when it was given less than it needs (check_memory_limit). Every function takes the
 generator's complete settings (the config's, with the schema's defaults filled in).
-The constants were fitted to peak RSS on CPU (TensorFlow 2.21, one thread;
-benchmarks/bench_timegan.py --lengths for TimeGAN).
+The constants were fitted to peak RSS on CPU (TensorFlow 2.21, one thread): WGAN to the
+workflow's train_gan jobs (711-766 MB at config.yaml's sizes), TimeGAN to
+benchmarks/bench_timegan.py --lengths and those jobs.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import math
 
 WGAN_BASE_MB = 700.0  # Python, TensorFlow, Keras and the traced networks
 WGAN_BYTES_PER_FILTER_STEP = 200.0  # bytes kept per (batch case, time step, filter) in a critic step with its penalty
-TIMEGAN_BASE_MB = 900.0  # Python, TensorFlow, Keras and the five traced networks
-TIMEGAN_BYTES_PER_UNIT_STEP = 160.0  # joint phase: bytes per (batch case, time step, GRU unit of each layer)
+# TimeGAN, refitted 2026-12-04 to bench_timegan.py --lengths (3 layers: peak 1,337 MB at 30 steps, 1,411 at
+# 300, 2,043 at 2,500) and to the workflow's own train_gan jobs (2 layers, <= 256 steps: 1,063-1,140 MB).
+TIMEGAN_BASE_MB = 700.0  # Python, TensorFlow, Keras
+TIMEGAN_MB_PER_LAYER = 210.0  # the five networks' traced graphs of the three phases grow with num_layers
+TIMEGAN_BYTES_PER_UNIT_STEP = 250.0  # joint phase: bytes per (batch case, time step, GRU unit of each layer)
 JITTER_MB = 500.0  # numpy only: a few copies of one fraction of TRAIN
 HEADROOM = 1.25  # a request is the estimate plus a quarter (allocator slack, measurement spread)
 MIN_REQUEST_MB = 1000
@@ -43,7 +47,7 @@ def timegan_mb(n_cases: int, length: int, channels: int, settings: dict) -> floa
     batch, hidden, layers = (int(settings[k]) for k in ("batch_size", "hidden_dim", "num_layers"))
     activations = TIMEGAN_BYTES_PER_UNIT_STEP * batch * steps * hidden * layers
     data = 4.0 * n_cases * channels * (3 * length + 2 * steps)
-    return TIMEGAN_BASE_MB + (activations + data) / 2 ** 20
+    return TIMEGAN_BASE_MB + TIMEGAN_MB_PER_LAYER * layers + (activations + data) / 2 ** 20
 
 
 def generator_mb(generator: str, n_cases: int, length: int, channels: int, settings: dict) -> float:
