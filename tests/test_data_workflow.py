@@ -108,8 +108,9 @@ def test_a_failed_download_stops_the_run_and_leaves_nothing(tmp_path, shared_uea
 
 BAD = {
     "unknown dataset name": (
-        {"datasets": ["BasicMotions", "JapaneseVowel"]},
-        ["datasets[1]", "'JapaneseVowel' is not allowed", "allowed values:", "JapaneseVowels", "ArticularyWordRecognition"]),
+        {"datasets": ["BasicMotions", "JapaneseVowel"], "source": {"kind": "archive"}},
+        ["datasets[1]", "'JapaneseVowel' is not a UEA multivariate dataset", "JapaneseVowels",
+         "ArticularyWordRecognition", "source.kind=mirror"]),
     "bad enum value": (
         {"prepare": {"length": "stretch"}},
         ["prepare.length", "'stretch' is not allowed", "allowed values: resample, pad, truncate"]),
