@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +29,15 @@ sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 from synthtl.budget import Budget, val_subset  # noqa: E402
 from synthtl.data import fraction_ranks, fraction_subset, prepare, validation_split, write_prepared  # noqa: E402
+from synthtl.fetch import unpack  # noqa: E402
 from synthtl.memory import training_length  # noqa: E402
+
+MAX_BYTES = 500 * 2 ** 20  # source.max_mb's default
 
 
 def describe(zip_path: Path, folder: Path, settings: dict, fractions: list[float], max_length: int) -> str:
     name = zip_path.stem
-    with zipfile.ZipFile(zip_path) as archive:
-        for member in archive.namelist():
-            if member.endswith((f"{name}_TRAIN.ts", f"{name}_TEST.ts")):
-                (folder / Path(member).name).write_bytes(archive.read(member))
+    unpack(zip_path, name, folder, MAX_BYTES)
     arrays, meta = prepare(folder / f"{name}_TRAIN.ts", folder / f"{name}_TEST.ts", name, dict(settings), fractions)
     write_prepared(arrays, meta, folder / "prepared.npz", folder / "meta.json")
     low, high, length = meta["original_min_length"], meta["original_max_length"], meta["length"]

@@ -31,7 +31,6 @@ import math
 import sys
 import tempfile
 import time
-import zipfile
 from collections import defaultdict
 from itertools import product
 from pathlib import Path
@@ -43,8 +42,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from dataset_table import PUBLISHED  # noqa: E402
+from dataset_table import MAX_BYTES, PUBLISHED  # noqa: E402
 from synthtl.data import prepare  # noqa: E402
+from synthtl.fetch import unpack  # noqa: E402
 
 SHARED_UEA = REPO.parent / "shared" / "uea"
 
@@ -63,10 +63,8 @@ def shape(name: str, settings: dict) -> tuple[int, int, int, int, str]:
     if not zip_path.is_file():
         n_total, n_classes, channels, length = PUBLISHED[name]
         return n_total - round(settings["val_fraction"] * n_total), length, channels, n_classes, "≈"
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(zip_path) as archive:
-        for member in archive.namelist():
-            if member.endswith((f"{name}_TRAIN.ts", f"{name}_TEST.ts")):
-                (Path(tmp) / Path(member).name).write_bytes(archive.read(member))
+    with tempfile.TemporaryDirectory() as tmp:
+        unpack(zip_path, name, Path(tmp), MAX_BYTES)
         arrays, meta = prepare(Path(tmp) / f"{name}_TRAIN.ts", Path(tmp) / f"{name}_TEST.ts", name, dict(settings))
     return meta["n_train"], meta["length"], meta["n_channels"], meta["n_classes"], ""
 

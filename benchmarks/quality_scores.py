@@ -30,7 +30,6 @@ import argparse
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +39,8 @@ sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 from synthtl import quality  # noqa: E402
 from synthtl.data import prepare, write_prepared  # noqa: E402
+from synthtl.fetch import unpack  # noqa: E402
+from dataset_table import MAX_BYTES  # noqa: E402
 
 SHARED_UEA = REPO.parent / "shared" / "uea"
 SETTINGS = {"length": "resample", "target_length": "max", "missing": "interpolate", "val_fraction": 0.2,
@@ -49,10 +50,7 @@ SETTINGS = {"length": "resample", "target_length": "max", "missing": "interpolat
 def prepared(zip_path: Path, folder: Path) -> Path:
     """prepared.npz of one shared zip, written under `folder`."""
     name = zip_path.stem
-    with zipfile.ZipFile(zip_path) as archive:
-        for member in archive.namelist():
-            if member.endswith((f"{name}_TRAIN.ts", f"{name}_TEST.ts")):
-                (folder / Path(member).name).write_bytes(archive.read(member))
+    unpack(zip_path, name, folder, MAX_BYTES)
     arrays, meta = prepare(folder / f"{name}_TRAIN.ts", folder / f"{name}_TEST.ts", name, dict(SETTINGS))
     write_prepared(arrays, meta, folder / "prepared.npz", folder / "meta.json")
     return folder / "prepared.npz"
