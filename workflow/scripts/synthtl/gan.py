@@ -19,7 +19,6 @@ apply before differentiating (its apply() unscales and skips steps with non-fini
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from pathlib import Path
@@ -188,8 +187,7 @@ def real_batches(X: np.ndarray, y: np.ndarray, batch_size: int, seed: int, group
 
 def estimate_memory_mb(n_cases: int, length: int, channels: int, settings: dict) -> float:
     """Peak memory (MB) of training the WGAN-GP (synthtl.memory.wgan_mb), unset settings at WGANGenerator's defaults."""
-    defaults = {k: p.default for k, p in inspect.signature(WGANGenerator.__init__).parameters.items() if k != "self"}
-    return wgan_mb(n_cases, length, channels, {**defaults, **settings})
+    return wgan_mb(n_cases, length, channels, WGANGenerator(**settings).settings)
 
 
 def monitored_fit(model: keras.Model, data: tf.data.Dataset, epochs: int, steps_per_epoch: int,

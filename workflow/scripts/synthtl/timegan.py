@@ -31,7 +31,6 @@ and keep 10x the recurrent length that Yoon et al. used; `estimate_memory_mb` si
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 from typing import Callable, Sequence
@@ -52,8 +51,7 @@ GAMMA = 1.0  # weight of the discriminator's verdict on unsupervised generator o
 
 def estimate_memory_mb(n_cases: int, length: int, channels: int, settings: dict) -> float:
     """Peak memory (MB) of training TimeGAN (synthtl.memory.timegan_mb), unset settings at TimeGANGenerator's defaults."""
-    defaults = {k: p.default for k, p in inspect.signature(TimeGANGenerator.__init__).parameters.items() if k != "self"}
-    return timegan_mb(n_cases, length, channels, {**defaults, **settings})
+    return timegan_mb(n_cases, length, channels, TimeGANGenerator(**settings).settings)
 
 
 def _rnn(name: str, in_dim: int, hidden: int, num_layers: int, out_dim: int, length: int,
