@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from dataset_table import MAX_BYTES, PUBLISHED  # noqa: E402
-from synthtl.data import prepare  # noqa: E402
+from synthtl.data import fraction_ranks, fraction_subset, prepare, validation_split  # noqa: E402
 from synthtl.fetch import unpack  # noqa: E402
 
 SHARED_UEA = REPO.parent / "shared" / "uea"
@@ -57,16 +57,25 @@ def paper_config() -> dict:
     return config
 
 
-def shape(name: str, settings: dict) -> tuple[int, int, int, int, str]:
-    """(train cases, length, channels, classes, source) of a dataset's prepared TRAIN split."""
+def shape(name: str, settings: dict) -> tuple[np.ndarray, int, int, str]:
+    """(TRAIN split labels, length, channels, source) of a dataset as prepared; balanced labels (≈) when
+    only its published sizes are known."""
     zip_path = SHARED_UEA / f"{name}.zip"
     if not zip_path.is_file():
         n_total, n_classes, channels, length = PUBLISHED[name]
-        return n_total - round(settings["val_fraction"] * n_total), length, channels, n_classes, "≈"
+        y = np.arange(n_total) % n_classes
+        val = validation_split(y, settings["val_fraction"], np.random.default_rng(settings["seed"]))
+        return np.delete(y, val), length, channels, "≈"
     with tempfile.TemporaryDirectory() as tmp:
         unpack(zip_path, name, Path(tmp), MAX_BYTES)
         arrays, meta = prepare(Path(tmp) / f"{name}_TRAIN.ts", Path(tmp) / f"{name}_TEST.ts", name, dict(settings))
-    return meta["n_train"], meta["length"], meta["n_channels"], meta["n_classes"], ""
+    return arrays["y_train"], meta["length"], meta["n_channels"], ""
+
+
+def fraction_cases(y: np.ndarray, fraction: float, settings: dict) -> int:
+    """Training cases of a fraction, by the workflow's own rule (synthtl.data.fraction_subset)."""
+    rank = fraction_ranks(y, np.random.default_rng(settings["seed"]))
+    return len(fraction_subset(y, rank, fraction, settings["min_per_class"], "", range(int(y.max()) + 1)))
 
 
 def classifier_step_s(model: str, network: dict, n: int, length: int, channels: int, n_classes: int,
@@ -127,14 +136,15 @@ def main() -> None:
           for b in cls["grid"]["batch_size"]) + " " + " ".join(f"{g:>8}" for g in trained_gans))
     started = time.perf_counter()
     for name in args.datasets:
-        n, length, channels, n_classes, mark = shape(name, config["prepare"])
+        y_train, length, channels, mark = shape(name, config["prepare"])
+        n, n_classes = len(y_train), int(y_train.max()) + 1
         step = {(m, b): classifier_step_s(m, cls["networks"][m], n, length, channels, n_classes, b, args.epochs)
                 for m in cls["models"] for b in cls["grid"]["batch_size"]}
         gstep = {g: gan_step_s(g, gan[g], n, length, channels, n_classes, args.gan_steps) for g in trained_gans}
         print(f"{name:<26} {mark + str(n):>5} {length:>5} {channels:>3} "
               + " ".join(f"{step[k]:>11.4f}" for k in step) + " " + " ".join(f"{gstep[g]:>8.3f}" for g in gstep),
               flush=True)
-        cases = {f: sum(max(1, round(f * n / n_classes)) for _ in range(n_classes)) for f in fractions}
+        cases = {f: fraction_cases(y_train, f, config["prepare"]) for f in fractions}
         base_fracs = [1.0] if regime == "full" else fractions
         synthetic = max(round(gan["synthetic_multiple"] * n), n_classes)
         for model, (_, bs, epochs) in product(cls["models"], grid):
